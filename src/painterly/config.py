@@ -1,0 +1,40 @@
+"""Where the project's configs live, the resolvers they use, and one-line errors for bad config names."""
+
+import os
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf import OmegaConf
+
+from painterly import PainterlyError
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (the package is installed editable)
+CONFIG_DIR = ROOT / "configs"
+os.environ.setdefault("PROJECT_ROOT", str(ROOT))
+
+OmegaConf.register_new_resolver("stem", lambda path: Path(path).stem, replace=True)
+OmegaConf.register_new_resolver("mul", lambda a, b: float(a) * float(b), replace=True)
+# `${default:${size},512}`: a null shortcut in stylize.yaml falls back to the method's own default
+OmegaConf.register_new_resolver("default", lambda value, fallback: fallback if value is None else value, replace=True)
+
+
+def compose_config(config_name: str, overrides=(), hydra_config: bool = False):
+    """Compose a config as `python <config_name>.py overrides...` would, raising PainterlyError in one line."""
+    try:
+        with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name, overrides=list(overrides), return_hydra_config=hydra_config)
+    except MissingConfigException as error:
+        group, _, name = (error.missing_cfg_file or "").rpartition("/")
+        if error.options and group:
+            raise PainterlyError(f"unknown {group} '{name}'; choose from: {', '.join(sorted(error.options))}") from None
+        raise PainterlyError(" ".join(str(error).split())) from None
+    except HydraException as error:
+        raise PainterlyError(" ".join(str(error).split())) from None
+
+
+def check_overrides(config_name: str, argv) -> None:
+    """Fail fast, in one line, on an unknown config name or key before Hydra starts a run."""
+    if any(arg in ("-m", "--multirun") for arg in argv):
+        return  # sweep values are Hydra's to expand
+    compose_config(config_name, [arg for arg in argv if not arg.startswith("-")], hydra_config=True)

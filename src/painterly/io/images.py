@@ -1,0 +1,58 @@
+"""Reading and writing images: one place for EXIF, modes, limits and atomic writes."""
+
+import warnings
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageOps
+from torchvision.transforms.v2 import functional as TF
+
+from painterly import PainterlyError
+from painterly.io.files import atomic_path
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+MAX_PIXELS = 16384 * 16384  # larger images are refused as decompression bombs
+
+
+def find_images(root) -> list[Path]:
+    """All image files under `root`, recursively, in a stable order."""
+    return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def open_image(path) -> Image.Image:
+    """Open and fully decode an image, upright per its EXIF orientation. Raises PainterlyError naming the problem."""
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                return ImageOps.exif_transpose(image)
+    except FileNotFoundError:
+        raise PainterlyError(f"{path}: no such file") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PainterlyError(f"{path}: image too large (over {MAX_PIXELS} pixels)") from None
+    except Image.UnidentifiedImageError:
+        raise PainterlyError(f"{path}: not an image, or an unsupported format") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        reason = "empty file" if Path(path).stat().st_size == 0 else f"corrupt or truncated image ({error})"
+        raise PainterlyError(f"{path}: {reason}") from None
+
+
+def load_rgb(path) -> torch.Tensor:
+    """(3, H, W) float tensor in [0, 1]."""
+    return TF.to_dtype(TF.pil_to_tensor(open_image(path).convert("RGB")), torch.float32, scale=True)
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """(3, H, W) float tensor in [0, 1] -> RGB PIL image."""
+    return TF.to_pil_image(image.detach().float().clamp(0, 1).cpu())
+
+
+def save_image(image, path, **save_args) -> None:
+    """Write a PIL image or a (3, H, W) tensor atomically; the format follows the extension."""
+    if isinstance(image, torch.Tensor):
+        image = to_pil(image)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format=Image.registered_extensions().get(path.suffix.lower()), **save_args)

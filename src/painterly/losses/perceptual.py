@@ -1,0 +1,72 @@
+"""Perceptual loss of Johnson et al.: content (feature MSE), style (Gram MSE) and total variation."""
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from painterly.losses.vgg import VGGFeatures
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, C), normalised by C*H*W so that it does not depend on the image size."""
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w).float()
+    return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def total_variation(images: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels."""
+    dx = (images[..., :, 1:] - images[..., :, :-1]).abs().mean()
+    dy = (images[..., 1:, :] - images[..., :-1, :]).abs().mean()
+    return dx + dy
+
+
+class PerceptualLoss(nn.Module):
+    """Weighted content + style + TV loss against a frozen VGG.
+
+    `vgg` builds the loss network for given layers (a partial of VGGFeatures). `content_layers` and `style_layers` map layer names to per-layer weights. The style targets are computed
+    once by `set_style` and kept as (non-persistent) buffers, so they follow the module across devices.
+    """
+
+    def __init__(self, vgg: Callable[..., VGGFeatures], content_layers: dict, style_layers: dict,
+                 content_weight: float = 1.0, style_weight: float = 1.0, tv_weight: float = 0.0):
+        super().__init__()
+        self.content_layers = dict(content_layers)
+        self.style_layers = dict(style_layers)
+        self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
+        self.vgg = vgg(layers=[*self.content_layers, *self.style_layers])  # built only as deep as needed
+        self.layers = [name for name in self.vgg.names if name in self.content_layers or name in self.style_layers]
+
+    @torch.no_grad()
+    def set_style(self, style_image: torch.Tensor) -> None:
+        """Compute the target Grams from one (1, 3, H, W) style image in [0, 1]."""
+        features = self.vgg(style_image, self.style_layers)
+        for name in self.style_layers:
+            self.register_buffer(f"gram_{name}", gram_matrix(features[name]), persistent=False)
+
+    def style_target(self, name: str) -> torch.Tensor:
+        return getattr(self, f"gram_{name}")
+
+    @torch.no_grad()
+    def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.vgg(content, self.content_layers)
+
+    def forward(self, output: torch.Tensor, content) -> dict[str, torch.Tensor]:
+        """Weighted loss terms for the stylized `output` (B, 3, H, W) in [0, 1] of `content`: the content
+        images, or their `content_targets` when they are fixed (as in the Gatys method)."""
+        targets = content if isinstance(content, dict) else self.content_targets(content)
+        features = self.vgg(output, self.layers)
+        content_loss = sum(w * F.mse_loss(features[n].float(), targets[n].float()) for n, w in self.content_layers.items())
+        style_loss = sum(
+            w * F.mse_loss(gram_matrix(features[n]), self.style_target(n).expand(len(output), -1, -1))
+            for n, w in self.style_layers.items()
+        )
+        terms = {
+            "content": self.content_weight * content_loss,
+            "style": self.style_weight * style_loss,
+            "tv": self.tv_weight * total_variation(output),
+        }
+        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms

