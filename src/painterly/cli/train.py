@@ -1,6 +1,7 @@
 """`python train.py style=... [key=value ...]`: train one style and export its checkpoint."""
 
 import sys
+import warnings
 from pathlib import Path
 
 import hydra
@@ -27,6 +28,7 @@ def build_module(cfg: DictConfig) -> StyleTransferModule:
         model=instantiate(cfg.model), loss=instantiate(cfg.loss), style_image=cfg.style.image,
         style_size=cfg.style.size, optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None, meta=meta,
+        channels_last=cfg.channels_last, compile=cfg.compile,
     )
 
 
@@ -38,6 +40,12 @@ def export_path(cfg: DictConfig) -> Path:
         print(f"{target} exists and overwrite=false, so this run exports to {fallback}")
         return fallback
     return target
+
+
+# Expected in this design: the loss network stays in eval mode, and FLOPs are not counted.
+warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
+warnings.filterwarnings("ignore", message=r".*flops_per_batch.*")
+warnings.filterwarnings("ignore", message=r".*treespec.*")
 
 
 def train(cfg: DictConfig) -> Path | None:

@@ -24,6 +24,7 @@ class StyleGrid(L.Callback):
 
     @torch.no_grad()
     def log_grid(self, trainer, pl_module):
+        log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask for it
         if not trainer.is_global_zero:
             return
         if self.photos is None:
@@ -38,8 +39,8 @@ class StyleGrid(L.Callback):
         for logger in trainer.loggers:
             if hasattr(logger.experiment, "add_image"):
                 logger.experiment.add_image("stylized", grid, trainer.global_step)
-        if trainer.log_dir:
-            save_image(grid, Path(trainer.log_dir) / "grids" / f"step_{trainer.global_step:06d}.png")
+        if log_dir:
+            save_image(grid, Path(log_dir) / "grids" / f"step_{trainer.global_step:06d}.png")
 
 
 def batch_size(batch) -> int:
