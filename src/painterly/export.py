@@ -1,0 +1,51 @@
+"""Export a style for other runtimes: `python scripts/export.py ckpt=... format=onnx|torchscript [out=...]`.
+
+Both formats take and return float32 NCHW RGB in [0, 1] of any batch size, height and width (at least 8 pixels):
+the exported module pads to a multiple of 4, crops back and clamps, exactly as stylize.py runs it.
+"""
+
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+
+from painterly import PainterlyError
+from painterly.cli import one_line_errors
+from painterly.config import compose_config
+from painterly.io.checkpoint import load_style
+from painterly.io.files import atomic_path
+from painterly.methods.johnson import MIN_SIZE, PaddedNet, resolve_checkpoint
+
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
+
+
+def export_onnx(module: torch.nn.Module, path: Path) -> None:
+    example = torch.rand(1, 3, 64, 64)
+    sizes = {0: torch.export.Dim("batch"), 2: torch.export.Dim("height", min=MIN_SIZE),
+             3: torch.export.Dim("width", min=MIN_SIZE)}
+    torch.onnx.export(module, (example,), path, dynamo=True, dynamic_shapes={"x": sizes},
+                      input_names=["image"], output_names=["stylized"], external_data=False, verbose=False)
+
+
+def export_torchscript(module: torch.nn.Module, path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated, yet still what many runtimes load
+        torch.jit.script(module).save(str(path))
+
+
+def export(ckpt, format: str = "onnx", out=None) -> Path:
+    if format not in SUFFIXES:
+        raise PainterlyError(f"unknown format '{format}'; choose from: {', '.join(SUFFIXES)}")
+    path = resolve_checkpoint(ckpt)
+    net, _ = load_style(path)
+    out = Path(out) if out else path.with_name(path.stem + SUFFIXES[format])
+    with atomic_path(out) as tmp:
+        (export_onnx if format == "onnx" else export_torchscript)(PaddedNet(net).eval(), tmp)
+    return out
+
+
+def main() -> None:
+    with one_line_errors("export"):
+        cfg = compose_config("export", sys.argv[1:])
+        print(f"exported {export(cfg.ckpt, cfg.format, cfg.out)}")

@@ -1,0 +1,38 @@
+"""A grid of sample photos (rows) in every trained style (columns), the paintings along the top."""
+
+import sys
+from pathlib import Path
+
+import torch
+
+from painterly import PainterlyError
+from painterly.cli import one_line_errors
+from painterly.config import ROOT, compose_config
+from painterly.evaluate import write_grid
+from painterly.inference import apply
+from painterly.io.images import load_rgb
+from painterly.methods.gatys import resize_long
+from painterly.methods.johnson import Johnson
+
+
+def gallery(ckpts, photos, output, size: int = 256, device: str = "auto") -> Path:
+    ckpts = ckpts or sorted((ROOT / "checkpoints").glob("*.pt"))
+    if not ckpts:
+        raise PainterlyError(f"no style checkpoints in {ROOT / 'checkpoints'}; pass ckpts=[...]")
+    styles = [Johnson(ckpt, device=device) for ckpt in ckpts]
+    names = [style.record["style"]["name"] for style in styles]
+    paintings = [style.record["style_thumbnail"].float() / 255 for style in styles]
+    rows = [[None, *paintings]]
+    for photo in photos:
+        image = resize_long(load_rgb(photo), size)[None]
+        rows.append([image[0], *(apply(style, image)[0] for style in styles)])
+    write_grid(output, rows, ["photo", *names], size)
+    return Path(output)
+
+
+def main() -> None:
+    with one_line_errors("gallery"):
+        cfg = compose_config("gallery", sys.argv[1:])
+        with torch.inference_mode():
+            path = gallery(cfg.ckpts, cfg.photos, cfg.output, cfg.size, cfg.device)
+        print(f"gallery: wrote {path}")

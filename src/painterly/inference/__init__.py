@@ -1,0 +1,169 @@
+"""The stylize pipeline every method shares: inputs to outputs, resizing, strength, preserve_color and failures.
+
+A method only maps RGB batches in [0, 1] to RGB batches (see painterly.methods); everything around it is here.
+"""
+
+import glob
+import sys
+import time
+from itertools import takewhile
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from PIL import Image
+from tqdm import tqdm
+
+from painterly import PainterlyError
+from painterly.inference.tiling import tiled  # noqa: F401  (re-exported for methods)
+from painterly.io.images import IMAGE_EXTENSIONS, find_images, open_image, save_image, to_pil, to_tensor
+from painterly.io.video import VIDEO_EXTENSIONS, is_video, transform_video
+
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+LUMA = (0.299, 0.587, 0.114)  # BT.601, the Y of YCbCr as JPEG uses it
+
+
+def pick_device(name: str | None = "auto") -> torch.device:
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise PainterlyError(f"unknown device '{name}'; use auto, cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise PainterlyError(f"device={name}, but no CUDA GPU is available; use device=auto or device=cpu")
+    return device
+
+
+def pick_dtype(precision: str = "fp32") -> torch.dtype:
+    if precision not in PRECISIONS:
+        raise PainterlyError(f"unknown precision '{precision}'; choose from: {', '.join(PRECISIONS)}")
+    return PRECISIONS[precision]
+
+
+def build_method(method_cfg):
+    """`instantiate(cfg.method)`, with a method's own PainterlyError surfacing as itself."""
+    try:
+        return instantiate(method_cfg)
+    except InstantiationException as error:
+        cause = error
+        while cause is not None and not isinstance(cause, PainterlyError):
+            cause = cause.__cause__
+        raise (cause or PainterlyError(" ".join(str(error).split()))) from None
+
+
+def target_size(width: int, height: int, max_size: int | None = None, scale: float | None = None) -> tuple[int, int]:
+    """(width, height) times `scale`, then shrunk to `max_size` on the long side when it is longer."""
+    factor = scale or 1.0
+    if max_size and max(width, height) * factor > max_size:
+        factor = max_size / max(width, height)
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def keep_color(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """The luminance (YCbCr Y) of `stylized` with the chroma (Cb, Cr) of `content`.
+
+    Going back from YCbCr, a change of Y alone moves R, G and B equally, so this is content + Y(stylized) - Y(content).
+    """
+    luma = torch.tensor(LUMA, dtype=content.dtype)[:, None, None]
+    return content + ((stylized - content) * luma).sum(-3, keepdim=True)
+
+
+def apply(method, content: torch.Tensor, strength: float = 1.0, preserve_color: bool = False) -> torch.Tensor:
+    """Stylize a (B, 3, H, W) CPU batch in [0, 1]. The result has the size the method returns (content is resized)."""
+    stylized = method(content.to(method.device)).float().cpu()
+    if stylized.shape[-2:] != content.shape[-2:]:
+        content = F.interpolate(content, stylized.shape[-2:], mode="bilinear", antialias=True)
+    if preserve_color:
+        stylized = keep_color(stylized, content)
+    return torch.lerp(content, stylized, strength).clamp(0, 1)
+
+
+def stylize_image(method, src, dst, max_size=None, scale=None, strength=1.0, preserve_color=False) -> None:
+    """Stylize one image file into `dst` (format by extension). Gray stays gray, alpha is kept, EXIF is applied."""
+    image = open_image(src)
+    if image.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit gray: Pillow's conversions would clip it, so scale
+        image = image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+    gray = Image.getmodebase(image.mode) == "L"
+    alpha = "A" in image.getbands() or "transparency" in image.info
+    icc = image.info.get("icc_profile")
+    image = image.convert("RGBA" if alpha else "RGB")
+    size = target_size(*image.size, max_size, scale)
+    if size != image.size:
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    content = to_tensor(image)[None]
+    result = to_pil(apply(method, content, strength, preserve_color)[0])
+    if gray:
+        result = result.convert("L")
+    if alpha and Path(dst).suffix.lower() not in (".jpg", ".jpeg"):
+        result.putalpha(image.getchannel("A").resize(result.size, Image.Resampling.LANCZOS))
+    save_image(result, dst, quality=95, **({"icc_profile": icc} if icc else {}))
+
+
+def default_output(source: Path, suffix: str = "_stylized") -> Path:
+    return source.with_name(f"{source.stem}{suffix}{source.suffix}")
+
+
+def find_jobs(input, output=None) -> list[tuple[Path, Path]]:
+    """(source, destination) pairs for an image or video file, a folder or a glob.
+
+    A folder's or glob's images go into the `output` folder under the same relative names.
+    """
+    if not input:
+        raise PainterlyError("input= is required: an image, a video, a folder or a glob")
+    source = Path(input)
+    if source.is_dir():
+        base, files, default = source, find_images(source), default_output(source)
+    elif glob.has_magic(str(input)):
+        base = Path(*takewhile(lambda part: not glob.has_magic(part), source.parts[:-1]))
+        files = sorted(Path(p) for p in glob.glob(str(input), recursive=True)
+                       if Path(p).suffix.lower() in IMAGE_EXTENSIONS and Path(p).is_file())
+        default = Path("stylized")
+    else:
+        target = Path(output) if output else default_output(source)
+        if output and (target.is_dir() or str(output).endswith("/")):
+            target = target / source.name
+        formats = VIDEO_EXTENSIONS if is_video(source) else IMAGE_EXTENSIONS
+        if target.suffix.lower() not in formats:
+            raise PainterlyError(f"{target}: unknown output format; use one of {', '.join(formats)}")
+        return [(source, target)]
+    if not files:
+        raise PainterlyError(f"{input}: no images found")
+    folder = Path(output) if output else default
+    if folder.suffix.lower() in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS:
+        raise PainterlyError(f"output={output}: a folder input needs an output folder, not a file")
+    return [(file, folder / file.relative_to(base)) for file in files]
+
+
+def run(method, jobs, max_size=None, scale=None, strength=1.0, preserve_color=False, batch_size=8) -> list[str]:
+    """Stylize every (source, destination) job, going on past bad files. Prints the failures and a one-line summary.
+
+    Returns the failures as `file: reason` lines.
+    """
+    if not 0 <= strength <= 1:
+        raise PainterlyError(f"strength must be between 0 and 1, not {strength}")
+    failures, done, unit = [], 0, "image"
+    start = time.perf_counter()
+    for src, dst in tqdm(jobs, unit="image", disable=len(jobs) < 2 or None):
+        try:
+            if is_video(src):
+                fn = lambda frames: apply(method, frames, strength, preserve_color)  # noqa: E731
+                size = lambda w, h: target_size(w, h, max_size, scale)  # noqa: E731
+                done, unit = done + transform_video(src, dst, fn, batch_size, size), "frame"
+            else:
+                stylize_image(method, src, dst, max_size, scale, strength, preserve_color)
+                done += 1
+        except PainterlyError as error:
+            failures.append(str(error) if str(error).startswith(str(src)) else f"{src}: {error}")
+        except torch.OutOfMemoryError:
+            failures.append(f"{src}: out of memory; try tile=512, max_size= or a smaller precision")
+        except OSError as error:  # writing: a full disk, a read-only folder
+            failures.append(f"{dst}: cannot write ({error.strerror or error})")
+    seconds = time.perf_counter() - start
+    for failure in failures:
+        print(f"stylize: {failure}", file=sys.stderr)
+    speed = f", {seconds / done:.3f} s/{unit}" if done else ""
+    print(f"stylize: done {done} {unit}{'s' * (done != 1)}, failed {len(failures)}{speed}")
+    return failures

@@ -1,0 +1,93 @@
+"""Video in and out with PyAV: frames go through a function in batches, timing is kept and audio is copied as is."""
+
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from painterly import PainterlyError
+from painterly.io.files import atomic_path
+
+# output container -> video encoder; yuv420p everywhere, which every player can show
+VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".avi": "mpeg4", ".webm": "libvpx-vp9"}
+VIDEO_EXTENSIONS = tuple(VIDEO_CODECS)
+
+
+def is_video(path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def frame_batches(source, video, audio, copy_audio, batch_size):
+    """Decoded frames of `video` in lists of `batch_size`; `audio` packets go to `copy_audio` as they come."""
+    batch = []
+    for packet in source.demux(*[s for s in (video, audio) if s is not None]):
+        if packet.stream is audio:
+            if packet.dts is not None:  # the demuxer ends each stream with an empty packet
+                copy_audio(packet)
+            continue
+        for frame in packet.decode():
+            batch.append(frame)
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def to_tensor(frames, width: int, height: int) -> torch.Tensor:
+    pixels = np.stack([frame.to_ndarray(width=width, height=height, format="rgb24") for frame in frames])
+    return torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255
+
+
+def to_frames(images: torch.Tensor, like):
+    """(B, 3, H, W) in [0, 1] -> video frames with the timestamps of the frames `like`."""
+    pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+    for array, original in zip(pixels, like):
+        frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+        frame.pts, frame.time_base = original.pts, original.time_base
+        yield frame
+
+
+def transform_video(src, dst, fn, batch_size: int = 8, size=None) -> int:
+    """Write `dst`: every frame of `src` through `fn` ((B, 3, H, W) RGB in [0, 1] -> same), with the audio of `src`.
+
+    `size(width, height) -> (width, height)` resizes frames first. Frames keep their timestamps, so frame count, rate
+    and duration are kept. Returns the number of frames. Raises PainterlyError `src: reason` for unreadable videos.
+    """
+    dst = Path(dst)
+    if dst.suffix.lower() not in VIDEO_CODECS:
+        raise PainterlyError(f"{dst}: unknown video format; use one of {', '.join(VIDEO_EXTENSIONS)}")
+    count = 0
+    try:
+        with av.open(str(src)) as source, atomic_path(dst) as tmp, av.open(str(tmp), "w") as target:
+            if not source.streams.video:
+                raise PainterlyError(f"{src}: no video stream")
+            video = source.streams.video[0]
+            width, height = size(video.width, video.height) if size else (video.width, video.height)
+            video_out = target.add_stream(VIDEO_CODECS[dst.suffix.lower()], rate=video.average_rate or 25)
+            video_out.width, video_out.height = max(2, width // 2 * 2), max(2, height // 2 * 2)  # yuv420p: even sizes
+            video_out.pix_fmt, video_out.time_base = "yuv420p", video.time_base
+            audio = source.streams.audio[0] if source.streams.audio else None
+            audio_out = target.add_stream_from_template(audio) if audio else None
+
+            def copy_audio(packet):
+                packet.stream = audio_out
+                target.mux(packet)
+
+            with tqdm(total=video.frames or None, unit="frame", desc=Path(src).name, disable=None) as bar:
+                for frames in frame_batches(source, video, audio, copy_audio, batch_size):
+                    images = fn(to_tensor(frames, video_out.width, video_out.height))
+                    for frame in to_frames(images, frames):
+                        target.mux(video_out.encode(frame))
+                    count += len(frames)
+                    bar.update(len(frames))
+            if count == 0:
+                raise PainterlyError(f"{src}: no video frames")
+            target.mux(video_out.encode(None))
+    except FileNotFoundError:
+        raise PainterlyError(f"{src}: no such file") from None
+    except av.FFmpegError as error:
+        raise PainterlyError(f"{src}: cannot convert the video ({error.strerror or error})") from None
+    return count

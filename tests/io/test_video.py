@@ -1,0 +1,84 @@
+import av
+import numpy as np
+import pytest
+
+from painterly import PainterlyError
+from painterly.inference import find_jobs, run
+from painterly.io.video import transform_video
+from painterly.methods.johnson import Johnson
+
+
+def make_clip(path, frames=12, fps=12, size=(48, 32), audio=True):
+    """An H.264 clip whose frames brighten one by one, with a 440 Hz AAC tone of the same duration."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = *size, "yuv420p"
+        sound = out.add_stream("aac", rate=16000, layout="mono") if audio else None
+        for i in range(frames):
+            pixels = np.full((size[1], size[0], 3), 20 + i * 200 // frames, np.uint8)
+            out.mux(video.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        out.mux(video.encode(None))
+        if sound:
+            samples = 16000 * frames // fps
+            wave = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 16000)).astype(np.float32)[None]
+            for start in range(0, samples, 1024):
+                frame = av.AudioFrame.from_ndarray(wave[:, start:start + 1024], format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 16000, start
+                out.mux(sound.encode(frame))
+            out.mux(sound.encode(None))
+    return path
+
+
+def probe(path):
+    with av.open(str(path)) as clip:
+        video = clip.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in clip.decode(video=0)]
+        audio = clip.streams.audio[0] if clip.streams.audio else None
+        seconds = lambda stream: float(stream.duration * stream.time_base)  # noqa: E731
+        return {"frames": np.stack(frames), "rate": video.average_rate, "duration": seconds(video),
+                "size": (video.width, video.height),
+                "audio": audio and (audio.codec_context.name, audio.sample_rate, seconds(audio))}
+
+
+def test_round_trip_keeps_frames_timing_and_audio(tmp_path):
+    src = make_clip(tmp_path / "clip.mp4")
+    calls = []
+
+    def invert(frames):
+        calls.append(len(frames))
+        return 1 - frames
+
+    assert transform_video(src, tmp_path / "out.mp4", invert, batch_size=5) == 12
+    before, after = probe(src), probe(tmp_path / "out.mp4")
+    assert calls == [5, 5, 2]
+    assert len(after["frames"]) == 12 and after["rate"] == 12 and after["size"] == (48, 32)
+    assert after["duration"] == pytest.approx(before["duration"]) == pytest.approx(1.0)
+    assert after["audio"] == before["audio"] and after["audio"][0] == "aac"
+    # the codec is lossy; the inverted brightness ramp must still show, frame by frame
+    assert np.abs(after["frames"].astype(float) - (255 - before["frames"].astype(float))).mean() < 4
+
+
+def test_resizing_silent_clip_and_bad_files(tmp_path):
+    src = make_clip(tmp_path / "silent.mp4", frames=3, size=(64, 48), audio=False)
+    transform_video(src, tmp_path / "small.mkv", lambda x: x, size=lambda w, h: (w // 2 + 1, h // 2 + 1))
+    small = probe(tmp_path / "small.mkv")
+    assert small["size"] == (32, 24) and small["audio"] is None and len(small["frames"]) == 3  # even sizes for yuv420p
+
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "text.mp4").write_text("not a video")
+    for name in ("empty.mp4", "text.mp4", "missing.mp4"):
+        with pytest.raises(PainterlyError, match=f"{name}: ") as error:
+            transform_video(tmp_path / name, tmp_path / "out.mp4", lambda x: x)
+        assert "\n" not in str(error.value)
+    assert not (tmp_path / "out.mp4").exists() and not list(tmp_path.glob(".out*"))
+    with pytest.raises(PainterlyError, match="unknown video format"):
+        transform_video(src, tmp_path / "out.gif", lambda x: x)
+
+
+def test_stylize_pipeline_runs_a_video_in_batches(tmp_path, style_ckpt, capsys):
+    src = make_clip(tmp_path / "clip.mp4", frames=6)
+    jobs = find_jobs(src)
+    assert jobs == [(src, tmp_path / "clip_stylized.mp4")]
+    assert run(Johnson(style_ckpt, device="cpu"), jobs, strength=0.5, batch_size=4) == []
+    assert len(probe(jobs[0][1])["frames"]) == 6 and probe(jobs[0][1])["audio"] == probe(src)["audio"]
+    assert capsys.readouterr().out.startswith("stylize: done 6 frames, failed 0, ")

@@ -1,0 +1,19 @@
+import torch
+from conftest import make_style_checkpoint, write_photos
+from PIL import Image
+
+from painterly.gallery import gallery
+
+
+def test_grid_has_a_row_per_photo_and_a_column_per_style(tmp_path):
+    ckpts = [make_style_checkpoint(tmp_path / f"style{i}.pt", seed=i) for i in range(2)]
+    photos = write_photos(tmp_path / "photos", count=3, size=(40, 30))
+    path = gallery(ckpts, photos, tmp_path / "gallery.png", size=32, device="cpu")
+    grid = Image.open(path)
+    cell = 32 + 4  # cells are padded by 4 pixels
+    assert grid.width == 3 * cell + 4  # photo column + two styles
+    assert grid.height - 24 == 4 * cell + 4  # header, then the paintings' row + three photos
+    # the stylized cells differ between the two styles
+    pixels = torch.tensor(list(grid.getdata()), dtype=torch.float32).reshape(grid.height, grid.width, 3)
+    first, second = (pixels[24 + cell + 4:24 + 2 * cell, 4 + k * cell:(k + 1) * cell] for k in (1, 2))
+    assert (first - second).abs().mean() > 1
