@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo train-demo test bench clean
+.PHONY: setup demo test bench clean
 
 setup: $(STAMP)
 

@@ -23,8 +23,7 @@ from painterly import PainterlyError
 from painterly.cli import one_line_errors
 from painterly.config import ROOT, compose_config
 from painterly.inference import apply, build_method, pick_device
-from painterly.io.images import find_images, load_rgb, save_image
-from painterly.methods.gatys import resize_long
+from painterly.io.images import find_images, load_rgb, resize_long, save_image
 
 METHODS = ("johnson", "gatys", "adain")
 DEFAULTS = {"style": None, "input": None, "output": "outputs/evaluation", "ckpt": None, "size": 256, "limit": None,

@@ -10,8 +10,7 @@ from painterly.cli import one_line_errors
 from painterly.config import ROOT, compose_config
 from painterly.evaluate import write_grid
 from painterly.inference import apply
-from painterly.io.images import load_rgb
-from painterly.methods.gatys import resize_long
+from painterly.io.images import load_rgb, resize_long
 from painterly.methods.johnson import Johnson
 
 

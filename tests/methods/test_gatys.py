@@ -4,8 +4,7 @@ import torch
 from painterly import PainterlyError
 from painterly.config import ROOT, compose_config
 from painterly.inference import build_method
-from painterly.io.images import load_rgb
-from painterly.methods.gatys import resize_long
+from painterly.io.images import load_rgb, resize_long
 
 PAINTING = ROOT / "data/styles/the_scream.jpg"
 

@@ -46,6 +46,16 @@ def to_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).float() / 255
 
 
+def resize_long(image: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize a (..., 3, H, W) float image so that its long side is `size` pixels, keeping the aspect ratio."""
+    height, width = image.shape[-2:]
+    scale = size / max(height, width)
+    new_size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    batch = image.reshape(-1, *image.shape[-3:])
+    resized = torch.nn.functional.interpolate(batch, size=new_size, mode="bilinear", antialias=True, align_corners=False)
+    return resized.reshape(*image.shape[:-2], *new_size)
+
+
 def load_rgb(path) -> torch.Tensor:
     """(3, H, W) float tensor in [0, 1]."""
     return to_tensor(open_image(path))

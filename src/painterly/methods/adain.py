@@ -4,8 +4,7 @@ import torch
 
 from painterly import PainterlyError
 from painterly.inference import pick_device
-from painterly.io.images import load_rgb
-from painterly.methods.gatys import resize_long
+from painterly.io.images import load_rgb, resize_long
 from painterly.models.adain import AdaIN as AdaINNet
 
 

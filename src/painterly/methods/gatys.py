@@ -9,15 +9,10 @@ from tqdm import tqdm
 
 from painterly import PainterlyError
 from painterly.inference import pick_device
-from painterly.io.images import load_rgb
+from painterly.io.images import load_rgb, resize_long
 from painterly.losses.perceptual import PerceptualLoss
 
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
-
-
-def resize_long(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize so that the long side is `size` pixels, keeping the aspect ratio."""
-    return TF.resize(image, size=None, max_size=size, antialias=True)
 
 
 class Gatys:

@@ -3,15 +3,14 @@
 import lightning as L
 import torch
 from torch import nn
-from torchvision.transforms.v2 import functional as TF
 
 from painterly.io.checkpoint import style_record
-from painterly.io.images import load_rgb
+from painterly.io.images import load_rgb, resize_long
 from painterly.losses.perceptual import PerceptualLoss
 
 
 def style_thumbnail(image: torch.Tensor, size: int = 256) -> torch.Tensor:
-    return TF.to_dtype(TF.resize(image, size, max_size=size + 1, antialias=True), torch.uint8, scale=True)
+    return (resize_long(image, size).clamp(0, 1) * 255).round().to(torch.uint8)
 
 
 class StyleTransferModule(L.LightningModule):
@@ -34,8 +33,7 @@ class StyleTransferModule(L.LightningModule):
         self.strict_loading = False  # checkpoints leave out the frozen VGG
 
     def style_batch(self) -> torch.Tensor:
-        image = load_rgb(self.style_image)
-        return TF.resize(image, self.style_size, max_size=self.style_size + 1, antialias=True)[None]
+        return resize_long(load_rgb(self.style_image), self.style_size)[None]
 
     def configure_model(self):
         if self.channels_last:  # faster convolutions on GPUs (tensor cores) and with oneDNN on CPUs
