@@ -4,7 +4,8 @@ import os
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import HydraException, InstantiationException, MissingConfigException
+from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import OmegaConf
 
 from painterly import PainterlyError
@@ -38,3 +39,14 @@ def check_overrides(config_name: str, argv) -> None:
     if any(arg in ("-m", "--multirun") for arg in argv):
         return  # sweep values are Hydra's to expand
     compose_config(config_name, [arg for arg in argv if not arg.startswith("-")], hydra_config=True)
+
+
+def instantiate(node, **kwargs):
+    """`hydra.utils.instantiate`, letting a PainterlyError raised while building surface as itself (one line)."""
+    try:
+        return hydra_instantiate(node, **kwargs)
+    except InstantiationException as error:
+        cause = error
+        while cause is not None and not isinstance(cause, PainterlyError):
+            cause = cause.__cause__
+        raise (cause or PainterlyError(" ".join(str(error).split()))) from None

@@ -14,14 +14,13 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from PIL import Image, ImageDraw
 from torchvision.transforms.v2 import functional as TF
 from torchvision.utils import make_grid
 
 from painterly import PainterlyError
 from painterly.cli import one_line_errors
-from painterly.config import ROOT, compose_config
+from painterly.config import ROOT, compose_config, instantiate
 from painterly.inference import apply, build_method, pick_device
 from painterly.io.images import find_images, load_rgb, resize_long, save_image
 

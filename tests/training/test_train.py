@@ -92,6 +92,11 @@ def test_missing_dataset_fails_in_one_line(tmp_path, style_image):
     assert "\n" not in str(error.value) and "data=samples" in str(error.value) and "nowhere" in str(error.value)
 
 
+def test_a_bad_loss_network_file_fails_in_one_line(tmp_path, photo_dir, style_image):
+    with pytest.raises(PainterlyError, match=r"missing\.pth: cannot read VGG weights"):
+        train(config(tmp_path, photo_dir, style_image, f"loss.vgg.weights={tmp_path / 'missing.pth'}"))
+
+
 def test_unknown_style_is_one_line_listing_the_styles():
     result = subprocess.run([sys.executable, str(ROOT / "train.py"), "style=nope"], capture_output=True, text=True)
     assert result.returncode == 1

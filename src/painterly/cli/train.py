@@ -6,11 +6,10 @@ from pathlib import Path
 
 import hydra
 import lightning as L
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from painterly.cli import one_line_errors
-from painterly.config import CONFIG_DIR, check_overrides
+from painterly.config import CONFIG_DIR, check_overrides, instantiate
 from painterly.io.checkpoint import save_style
 from painterly.training.module import StyleTransferModule
 

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from PIL import Image
 from tqdm import tqdm
 
 from painterly import PainterlyError
+from painterly.config import instantiate
 from painterly.inference.tiling import tiled  # noqa: F401  (re-exported for methods)
 from painterly.io.images import IMAGE_EXTENSIONS, find_images, open_image, save_image, to_pil, to_tensor
 from painterly.io.video import VIDEO_EXTENSIONS, is_video, transform_video
@@ -44,14 +43,8 @@ def pick_dtype(precision: str = "fp32") -> torch.dtype:
 
 
 def build_method(method_cfg):
-    """`instantiate(cfg.method)`, with a method's own PainterlyError surfacing as itself."""
-    try:
-        return instantiate(method_cfg)
-    except InstantiationException as error:
-        cause = error
-        while cause is not None and not isinstance(cause, PainterlyError):
-            cause = cause.__cause__
-        raise (cause or PainterlyError(" ".join(str(error).split()))) from None
+    """The method that `cfg.method` describes (see painterly.methods)."""
+    return instantiate(method_cfg)
 
 
 def target_size(width: int, height: int, max_size: int | None = None, scale: float | None = None) -> tuple[int, int]:
