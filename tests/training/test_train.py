@@ -1,5 +1,7 @@
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,23 @@ def test_unknown_style_is_one_line_listing_the_styles():
     assert result.stderr.strip() == (
         "train: unknown style 'nope'; choose from: shipwreck, starry_night, the_scream, woman_with_hat"
     )
+
+
+def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, photo_dir, style_image):
+    run = tmp_path / "killed"
+    last = run / "checkpoints" / "last.ckpt"
+    command = [sys.executable, str(ROOT / "train.py"), "debug=fast", "trainer.max_steps=100000", f"data.root={photo_dir}",
+               "data.num_holdout=2", f"style.image={style_image}", f"hydra.run.dir={run}", f"export_dir={tmp_path / 'x'}"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while not (last.exists() and torch.load(last, weights_only=True)["global_step"] >= 4):
+            assert process.poll() is None and time.monotonic() < deadline, "training ended or stalled"
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    saved_step = torch.load(last, weights_only=True)["global_step"]  # never half-written, even when killed
+    assert saved_step >= 4 and saved_step % 2 == 0
+    path = train(config(tmp_path, photo_dir, style_image, f"trainer.max_steps={saved_step + 2}", f"ckpt_path={last}"))
+    assert torch.load(path, weights_only=True)["steps"] == saved_step + 2
