@@ -40,10 +40,20 @@ def open_image(path) -> Image.Image:
         raise PainterlyError(f"{path}: {reason}") from None
 
 
-# PIL <-> tensor by hand, not with torchvision: importing torchvision costs stylize.py over a second of startup.
+# Pixels <-> tensors by hand, not with torchvision: importing torchvision costs stylize.py over a second of startup.
+def from_pixels(pixels: np.ndarray) -> torch.Tensor:
+    """(..., H, W, 3) uint8 pixels -> (..., 3, H, W) float tensor in [0, 1]."""
+    return torch.from_numpy(pixels).movedim(-1, -3).float() / 255
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Float images in [0, 1] (clamped) -> uint8, rounded, same layout."""
+    return (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
+
+
 def to_tensor(image: Image.Image) -> torch.Tensor:
     """RGB PIL image -> (3, H, W) float tensor in [0, 1]."""
-    return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).float() / 255
+    return from_pixels(np.array(image.convert("RGB")))
 
 
 def resize_long(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -63,8 +73,7 @@ def load_rgb(path) -> torch.Tensor:
 
 def to_pil(image: torch.Tensor) -> Image.Image:
     """(3, H, W) float tensor in [0, 1] -> RGB PIL image."""
-    pixels = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return Image.fromarray(pixels)
+    return Image.fromarray(to_uint8(image).permute(1, 2, 0).cpu().numpy())
 
 
 def save_image(image, path, **save_args) -> None:

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from painterly import PainterlyError
 from painterly.io.files import atomic_path
+from painterly.io.images import from_pixels, to_uint8
 
 # output container -> video encoder; yuv420p everywhere, which every player can show
 VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".avi": "mpeg4", ".webm": "libvpx-vp9"}
@@ -38,12 +39,12 @@ def frame_batches(source, video, audio, copy_audio, batch_size):
 
 def to_tensor(frames, width: int, height: int) -> torch.Tensor:
     pixels = np.stack([frame.to_ndarray(width=width, height=height, format="rgb24") for frame in frames])
-    return torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255
+    return from_pixels(pixels)
 
 
 def to_frames(images: torch.Tensor, like):
     """(B, 3, H, W) in [0, 1] -> video frames with the timestamps of the frames `like`."""
-    pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+    pixels = to_uint8(images).permute(0, 2, 3, 1).contiguous().cpu().numpy()
     for array, original in zip(pixels, like):
         frame = av.VideoFrame.from_ndarray(array, format="rgb24")
         frame.pts, frame.time_base = original.pts, original.time_base

@@ -5,12 +5,12 @@ import torch
 from torch import nn
 
 from painterly.io.checkpoint import style_record
-from painterly.io.images import load_rgb, resize_long
+from painterly.io.images import load_rgb, resize_long, to_uint8
 from painterly.losses.perceptual import PerceptualLoss
 
 
 def style_thumbnail(image: torch.Tensor, size: int = 256) -> torch.Tensor:
-    return (resize_long(image, size).clamp(0, 1) * 255).round().to(torch.uint8)
+    return to_uint8(resize_long(image, size))
 
 
 class StyleTransferModule(L.LightningModule):
