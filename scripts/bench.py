@@ -4,14 +4,14 @@
 
 Random weights and synthetic images: no data or checkpoints needed. Prints one markdown table.
 - inference: naive = `with torch.no_grad(): net(x)` in fp32 NCHW (pytorch/examples); default = the johnson
-  method of stylize.py with its default settings (whatever engine it picks for the device). Its one-time ONNX
-  export (first use of a style, then cached) is timed apart.
+  method of stylize.py with its default settings (the engine and precision it picks for the device), and with
+  precision=fp32 as an extra row. Its one-time ONNX export (first use of a style, then cached) is timed apart.
 - folder: the whole process, as subprocesses: `stylize.py` on a folder of four 512x512 photos against NAIVE_SCRIPT
   doing the same, with a cold ONNX cache (first use of the style) and a warm one.
 - training: naive = the pytorch/examples loop: fp32 NCHW, the whole VGG19 run on both output and photo with
   autograd on, Grams of the style taken once; default = painterly's training step (channels_last, content
   targets from a no-grad pass that stops at the deepest content layer, VGG cut after the deepest loss layer,
-  bf16 autocast on GPU).
+  bf16 autocast where the trainer config (trainer=gpu, or trainer=cpu on a CPU with bf16 instructions) says so).
 Each pair is timed interleaved (naive, default, naive, ...) after warm-up, and the medians are compared.
 """
 
@@ -28,13 +28,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
+import openvino
 import torch
 from hydra.utils import instantiate
 from PIL import Image
 
 from painterly.config import ROOT, compose_config
-from painterly.inference import pick_device
+from painterly.inference.devices import pick_device
 from painterly.io.checkpoint import save_style, style_record
 from painterly.losses.perceptual import gram_matrix
 from painterly.losses.vgg import VGGFeatures, layer_names
@@ -75,18 +75,25 @@ def bench_inference(sizes, repeats, device, rows, tmp):
     net, ckpt = save_random_style(tmp / "bench.pt")
     start = time.perf_counter()
     method = Johnson(ckpt, device=str(device))
-    if method.session is not None:
-        print(f"one-time ONNX export at the first use of a style: {time.perf_counter() - start:.1f} s")
+    print(f"default: engine {method.engine}, precision {method.precision}", end="")
+    print(f"; one-time ONNX export at the first use of a style: {time.perf_counter() - start:.1f} s"
+          if method.engine != "torch" else "")
+    fp32 = Johnson(ckpt, device=str(device), precision="fp32")
     naive = net.to(device)
     for height, width in sizes:
         x = torch.rand(1, 3, height, width)
+        pixels = x.numpy()
 
         def run_naive():
             with torch.no_grad():
                 naive(x.to(device)).clamp(0, 1).cpu()
 
-        base, ours = median_seconds([run_naive, lambda: method(x).cpu()], device, repeats)
+        base, ours, exact = median_seconds([run_naive, lambda: method(pixels), lambda: fp32(pixels)], device, repeats)
+        with torch.no_grad():
+            difference = np.abs(method(pixels) - naive(x.to(device)).clamp(0, 1).cpu().numpy()).mean() * 255
+        print(f"{width}x{height}: default output vs naive fp32 eager, mean absolute difference {difference:.3f}/255")
         rows.append((f"inference {width}x{height}, ms/image", base * 1e3, ours * 1e3))
+        rows.append((f"inference {width}x{height}, ms/image, precision=fp32", base * 1e3, exact * 1e3))
 
 
 # pytorch/examples' way, minus its torchvision transforms (whose import alone costs this baseline over a second)
@@ -165,15 +172,18 @@ def bench_training(steps, device, rows, image_size=256, batch_size=4):
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     batch = photos.contiguous(memory_format=torch.channels_last)
 
+    trainer = compose_config("train", [f"trainer={'gpu' if device.type == 'cuda' else 'cpu'}"]).trainer
+    bf16 = trainer.precision.startswith("bf16")
+
     def default_step():
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             total = loss(net(batch), batch)["total"]
         opt.zero_grad()
         total.backward()
         opt.step()
 
     base, ours = median_seconds([naive_step, default_step], device, steps, warmup=1)
-    rows.append((f"training batch {batch_size} at {image_size} px, steps/s", 1 / base, 1 / ours))
+    rows.append((f"training batch {batch_size} at {image_size} px, steps/s ({trainer.precision})", 1 / base, 1 / ours))
 
 
 def cpu_name() -> str:
@@ -194,7 +204,7 @@ def main():
     parser.add_argument("--train-steps", type=int, default=5, help="timed training steps (0: skip training)")
     parser.add_argument("--no-folder", action="store_true", help="skip the whole-process stylize.py runs")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch and onnxruntime (default: physical cores)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch and the ONNX engines (default: physical cores)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -204,8 +214,8 @@ def main():
     sizes = [(s, s) for s in args.sizes] + ([(1080, 1920)] if device.type == "cuda" else [])
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     print(f"{datetime.date.today()}, device: {device.type} ({name}), {os.cpu_count()} logical CPUs, "
-          f"{torch.get_num_threads()} torch / onnxruntime threads, torch {torch.__version__}, "
-          f"onnxruntime {onnxruntime.__version__}, python {sys.version.split()[0]}")
+          f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
+          f"openvino {openvino.__version__}, python {sys.version.split()[0]}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # the bench's exports stay out of the user's cache

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 from omegaconf import OmegaConf
 
 from painterly import PainterlyError
@@ -37,3 +38,11 @@ def test_unknown_names_fail_in_one_line():
     with pytest.raises(PainterlyError) as error:
         compose_config("train", ["no_such_key=1"])
     assert "\n" not in str(error.value) and "no_such_key" in str(error.value)
+
+
+def test_cpu_training_uses_bf16_where_the_cpu_has_bf16_instructions(tmp_path):
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    cfg = compose_config("train", [f"paths.output_dir={tmp_path}"])
+    assert cfg.trainer.precision == ("bf16-mixed" if native else "32-true")
+    assert compose_config("train", [f"paths.output_dir={tmp_path}", "trainer.precision=32-true"]).trainer.precision \
+        == "32-true"

@@ -16,12 +16,12 @@ def test_onnx_runs_at_other_sizes_like_eager(tmp_path, style_ckpt):
     path = export(style_ckpt, "onnx", tmp_path / "style.onnx")
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["image"]
-    eager = Johnson(style_ckpt, device="cpu")
+    eager = Johnson(style_ckpt, device="cpu", engine="torch")
     for size in SIZES:
-        image = torch.rand(size)
-        (result,) = session.run(None, {"image": image.numpy()})
+        image = torch.rand(size).numpy()
+        (result,) = session.run(None, {"image": image})
         assert result.shape == size and result.dtype == "float32"
-        assert torch.allclose(torch.from_numpy(result), eager(image), atol=1e-4)
+        assert abs(result - eager(image)).max() < 1e-4
 
 
 def test_torchscript_runs_at_other_sizes_like_eager(tmp_path, style_ckpt):
@@ -30,11 +30,11 @@ def test_torchscript_runs_at_other_sizes_like_eager(tmp_path, style_ckpt):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         module = torch.jit.load(str(path))
-    eager = Johnson(style_ckpt, device="cpu")
+    eager = Johnson(style_ckpt, device="cpu", engine="torch")
     for size in SIZES:
         image = torch.rand(size)
         with torch.no_grad():
-            assert torch.allclose(module(image), eager(image), atol=1e-5)
+            assert abs(module(image).numpy() - eager(image.numpy())).max() < 1e-5
 
 
 def test_export_arguments_fail_in_one_line(tmp_path, style_ckpt, monkeypatch, capsys):

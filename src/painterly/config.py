@@ -20,6 +20,18 @@ OmegaConf.register_new_resolver("mul", lambda a, b: float(a) * float(b), replace
 OmegaConf.register_new_resolver("default", lambda value, fallback: fallback if value is None else value, replace=True)
 
 
+def cpu_precision() -> str:
+    """Lightning precision for training on this CPU: bf16-mixed where it has bf16 instructions (AVX512-BF16 or AMX),
+    about 2x the steps/s of fp32 (BENCHMARKS.md); 32-true elsewhere, where bf16 would be emulated and slow."""
+    import torch  # here: stylize.py reads configs too, and runs without torch
+
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return "bf16-mixed" if native else "32-true"
+
+
+OmegaConf.register_new_resolver("cpu_precision", cpu_precision, replace=True)
+
+
 def compose_config(config_name: str, overrides=(), hydra_config: bool = False):
     """Compose a config as `python <config_name>.py overrides...` would, raising PainterlyError in one line."""
     try:

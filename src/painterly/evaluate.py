@@ -21,8 +21,10 @@ from torchvision.utils import make_grid
 from painterly import PainterlyError
 from painterly.cli import one_line_errors
 from painterly.config import ROOT, compose_config, instantiate
-from painterly.inference import apply, build_method, pick_device
-from painterly.io.images import find_images, load_rgb, resize_long, save_image
+from painterly.inference import apply, build_method
+from painterly.inference.devices import pick_device
+from painterly.io.images import find_images, save_image
+from painterly.io.tensors import load_rgb, resize_long
 
 METHODS = ("johnson", "gatys", "adain")
 DEFAULTS = {"style": None, "input": None, "output": "outputs/evaluation", "ckpt": None, "size": 256, "limit": None,
@@ -145,7 +147,7 @@ def evaluate(options: dict, overrides: dict) -> Path:
         outputs, seconds, terms = [], 0.0, []
         for photo_name, photo in photos:
             start = time.perf_counter()
-            stylized = apply(method, photo)
+            stylized = torch.from_numpy(apply(method, photo.numpy()))
             seconds += time.perf_counter() - start
             content = TF.resize(photo, list(stylized.shape[-2:]), antialias=True)
             terms.append(losses(stylized, content))

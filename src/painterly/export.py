@@ -15,17 +15,21 @@ from painterly.cli import one_line_errors
 from painterly.config import compose_config
 from painterly.io.checkpoint import load_style
 from painterly.io.files import atomic_path
-from painterly.methods.johnson import MIN_SIZE, PaddedNet, resolve_checkpoint
+from painterly.methods.johnson import resolve_checkpoint
+from painterly.models.transformer import PaddedNet
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 
 
 def export_onnx(module: torch.nn.Module, path: Path) -> None:
-    example = torch.rand(1, 3, 64, 64)
-    sizes = {0: torch.export.Dim("batch"), 2: torch.export.Dim("height", min=MIN_SIZE),
-             3: torch.export.Dim("width", min=MIN_SIZE)}
-    torch.onnx.export(module, (example,), path, dynamo=True, dynamic_shapes={"x": sizes},
-                      input_names=["image"], output_names=["stylized"], external_data=False, verbose=False)
+    # The TorchScript-based exporter: 0.2 s where the dynamo one takes 5 s, and stylize.py exports on a style's
+    # first use. Its dynamic axes cover the padding to a multiple of 4 (tested against eager at odd sizes).
+    axes = {0: "batch", 2: "height", 3: "width"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it is deprecated, and chatty about shape inference
+        torch.onnx.export(module.eval(), (torch.rand(1, 3, 64, 64),), str(path), dynamo=False, opset_version=17,
+                          input_names=["image"], output_names=["stylized"],
+                          dynamic_axes={"image": axes, "stylized": axes})
 
 
 def export_torchscript(module: torch.nn.Module, path: Path) -> None:

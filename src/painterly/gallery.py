@@ -10,7 +10,7 @@ from painterly.cli import one_line_errors
 from painterly.config import ROOT, compose_config
 from painterly.evaluate import write_grid
 from painterly.inference import apply
-from painterly.io.images import load_rgb, resize_long
+from painterly.io.tensors import load_rgb, resize_long
 from painterly.methods.johnson import Johnson
 
 
@@ -24,7 +24,7 @@ def gallery(ckpts, photos, output, size: int = 256, device: str = "auto") -> Pat
     rows = [[None, *paintings]]
     for photo in photos:
         image = resize_long(load_rgb(photo), size)[None]
-        rows.append([image[0], *(apply(style, image)[0] for style in styles)])
+        rows.append([image[0], *(torch.from_numpy(apply(style, image.numpy())[0]) for style in styles)])
     write_grid(output, rows, ["photo", *names], size)
     return Path(output)
 

@@ -13,6 +13,14 @@ def test_gram_matrix_by_hand():
     torch.testing.assert_close(gram_matrix(features), expected)
 
 
+def test_gram_stays_fp32_under_bf16_autocast():
+    features = torch.rand(2, 8, 16, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        gram = gram_matrix(features)
+    assert gram.dtype == torch.float32
+    torch.testing.assert_close(gram, gram_matrix(features))
+
+
 def test_gram_does_not_depend_on_image_size():
     tile = torch.rand(1, 4, 3, 3)
     torch.testing.assert_close(gram_matrix(tile), gram_matrix(tile.repeat(1, 1, 2, 2)))

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -14,13 +15,13 @@ def adain(style_image, *overrides):
 @pytest.fixture(scope="module")
 def method(tmp_path_factory):
     path = tmp_path_factory.mktemp("style") / "noise.png"
-    save_image(torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(0)), path)
+    save_image(np.random.default_rng(0).random((3, 40, 56), dtype=np.float32), path)
     return adain(path, "alpha=0.7")
 
 
 @pytest.mark.parametrize("size", [(64, 64), (45, 61), (8, 5)])
 def test_output_has_the_input_size(method, size):
-    photo = torch.rand(2, 3, *size)
+    photo = np.random.default_rng(0).random((2, 3, *size), dtype=np.float32)
     assert apply(method, photo).shape == photo.shape
     assert method(photo).shape == photo.shape
 
@@ -29,15 +30,16 @@ def test_alpha_zero_is_the_decoders_reconstruction(style_image):
     method = adain(style_image, "alpha=0")
     photo = torch.rand(1, 3, 48, 40)
     net = method.net
-    torch.testing.assert_close(method(photo), net.decoder(net.encode(photo)).clamp(0, 1))
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(method(photo.numpy())), net.decoder(net.encode(photo)).clamp(0, 1))
 
 
 def test_preserve_color_keeps_the_photos_chroma(method):
     photo = torch.rand(1, 3, 32, 32)
-    out = apply(method, photo, preserve_color=True)
+    out = torch.from_numpy(apply(method, photo.numpy(), preserve_color=True))
     chroma = lambda x: x - x.mean(1, keepdim=True)  # noqa: E731  (equal shifts of R, G, B leave this unchanged)
     luma = torch.tensor([0.299, 0.587, 0.114])[:, None, None]
-    unclamped = photo + ((method(photo) - photo) * luma).sum(1, keepdim=True)
+    unclamped = photo + ((torch.from_numpy(method(photo.numpy())) - photo) * luma).sum(1, keepdim=True)
     inside = ((unclamped > 0) & (unclamped < 1)).all(1, keepdim=True)
     torch.testing.assert_close(chroma(out)[inside.expand_as(out)], chroma(photo)[inside.expand_as(out)])
 

@@ -5,7 +5,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from painterly import PainterlyError
-from painterly.io.images import load_rgb
+from painterly.io.tensors import load_rgb
 
 
 def train_transform(image_size: int) -> v2.Transform:

@@ -1,6 +1,7 @@
 """The stylize pipeline every method shares: inputs to outputs, resizing, strength, preserve_color and failures.
 
-A method only maps RGB batches in [0, 1] to RGB batches (see painterly.methods); everything around it is here.
+A method only maps RGB batches in [0, 1] to RGB batches, as (B, 3, H, W) float32 numpy arrays (see painterly.methods);
+everything around it is here. No torch: a method that needs it imports it.
 """
 
 import glob
@@ -9,37 +10,16 @@ import time
 from itertools import takewhile
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
+import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from painterly import PainterlyError
 from painterly.config import instantiate
-from painterly.inference.tiling import tiled  # noqa: F401  (re-exported for methods)
-from painterly.io.images import IMAGE_EXTENSIONS, find_images, open_image, save_image, to_pil, to_tensor
+from painterly.io.images import IMAGE_EXTENSIONS, find_images, open_image, resize_images, save_image, to_array, to_pil
 from painterly.io.video import VIDEO_EXTENSIONS, is_video, transform_video
 
-PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-LUMA = (0.299, 0.587, 0.114)  # BT.601, the Y of YCbCr as JPEG uses it
-
-
-def pick_device(name: str | None = "auto") -> torch.device:
-    if name in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise PainterlyError(f"unknown device '{name}'; use auto, cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise PainterlyError(f"device={name}, but no CUDA GPU is available; use device=auto or device=cpu")
-    return device
-
-
-def pick_dtype(precision: str = "fp32") -> torch.dtype:
-    if precision not in PRECISIONS:
-        raise PainterlyError(f"unknown precision '{precision}'; choose from: {', '.join(PRECISIONS)}")
-    return PRECISIONS[precision]
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, the Y of YCbCr as JPEG uses it
 
 
 def build_method(method_cfg):
@@ -55,23 +35,28 @@ def target_size(width: int, height: int, max_size: int | None = None, scale: flo
     return max(1, round(width * factor)), max(1, round(height * factor))
 
 
-def keep_color(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+def keep_color(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
     """The luminance (YCbCr Y) of `stylized` with the chroma (Cb, Cr) of `content`.
 
     Going back from YCbCr, a change of Y alone moves R, G and B equally, so this is content + Y(stylized) - Y(content).
     """
-    luma = torch.tensor(LUMA, dtype=content.dtype)[:, None, None]
-    return content + ((stylized - content) * luma).sum(-3, keepdim=True)
+    return content + np.einsum("...chw,c->...hw", stylized - content, LUMA)[..., None, :, :]
 
 
-def apply(method, content: torch.Tensor, strength: float = 1.0, preserve_color: bool = False) -> torch.Tensor:
-    """Stylize a (B, 3, H, W) CPU batch in [0, 1]. The result has the size the method returns (content is resized)."""
-    stylized = method(content.to(method.device)).float().cpu()
+def is_out_of_memory(error: Exception) -> bool:
+    """torch's OutOfMemoryError and CPU allocation failures, recognised without importing torch."""
+    return isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or \
+        "can't allocate memory" in str(error)
+
+
+def apply(method, content: np.ndarray, strength: float = 1.0, preserve_color: bool = False) -> np.ndarray:
+    """Stylize a (B, 3, H, W) float32 batch in [0, 1]. The result has the size the method returns (content is resized)."""
+    stylized = np.asarray(method(content), dtype=np.float32)
     if stylized.shape[-2:] != content.shape[-2:]:
-        content = F.interpolate(content, stylized.shape[-2:], mode="bilinear", antialias=True)
+        content = resize_images(content, stylized.shape[-2:])
     if preserve_color:
         stylized = keep_color(stylized, content)
-    return torch.lerp(content, stylized, strength).clamp(0, 1)
+    return np.clip(content + (stylized - content) * np.float32(strength), 0, 1)
 
 
 def stylize_image(method, src, dst, max_size=None, scale=None, strength=1.0, preserve_color=False) -> None:
@@ -86,8 +71,7 @@ def stylize_image(method, src, dst, max_size=None, scale=None, strength=1.0, pre
     size = target_size(*image.size, max_size, scale)
     if size != image.size:
         image = image.resize(size, Image.Resampling.LANCZOS)
-    content = to_tensor(image)[None]
-    result = to_pil(apply(method, content, strength, preserve_color)[0])
+    result = to_pil(apply(method, to_array(image)[None], strength, preserve_color)[0])
     if gray:
         result = result.convert("L")
     if alpha and Path(dst).suffix.lower() not in (".jpg", ".jpeg"):
@@ -150,10 +134,12 @@ def run(method, jobs, max_size=None, scale=None, strength=1.0, preserve_color=Fa
                 done += 1
         except PainterlyError as error:
             failures.append(str(error) if str(error).startswith(str(src)) else f"{src}: {error}")
-        except torch.OutOfMemoryError:
-            failures.append(f"{src}: out of memory; try tile=512, max_size= or a smaller precision")
         except OSError as error:  # writing: a full disk, a read-only folder
             failures.append(f"{dst}: cannot write ({error.strerror or error})")
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            failures.append(f"{src}: out of memory; try tile=512, max_size= or a smaller precision")
     seconds = time.perf_counter() - start
     for failure in failures:
         print(f"stylize: {failure}", file=sys.stderr)

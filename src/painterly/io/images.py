@@ -1,10 +1,9 @@
-"""Reading and writing images: one place for EXIF, modes, limits and atomic writes."""
+"""Reading and writing images: one place for EXIF, modes, limits and atomic writes. No torch (see below)."""
 
 import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
 from painterly import PainterlyError
@@ -40,45 +39,39 @@ def open_image(path) -> Image.Image:
         raise PainterlyError(f"{path}: {reason}") from None
 
 
-# Pixels <-> tensors by hand, not with torchvision: importing torchvision costs stylize.py over a second of startup.
-def from_pixels(pixels: np.ndarray) -> torch.Tensor:
-    """(..., H, W, 3) uint8 pixels -> (..., 3, H, W) float tensor in [0, 1]."""
-    return torch.from_numpy(pixels).movedim(-1, -3).float() / 255
+# Images are numpy arrays here: stylize.py's cached ONNX path then runs without importing torch (a second of start-up).
+def from_pixels(pixels: np.ndarray) -> np.ndarray:
+    """(..., H, W, 3) uint8 pixels -> (..., 3, H, W) float32 in [0, 1]."""
+    return np.moveaxis(pixels, -1, -3).astype(np.float32) / 255
 
 
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Float images in [0, 1] (clamped) -> uint8, rounded, same layout."""
-    return (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
+def to_pixels(images: np.ndarray) -> np.ndarray:
+    """(..., 3, H, W) floats in [0, 1] (clipped) -> (..., H, W, 3) uint8, rounded."""
+    return np.ascontiguousarray(np.moveaxis((np.clip(images, 0, 1) * 255).round().astype(np.uint8), -3, -1))
 
 
-def to_tensor(image: Image.Image) -> torch.Tensor:
-    """RGB PIL image -> (3, H, W) float tensor in [0, 1]."""
-    return from_pixels(np.array(image.convert("RGB")))
+def to_array(image: Image.Image) -> np.ndarray:
+    """PIL image -> (3, H, W) float32 RGB in [0, 1]."""
+    return from_pixels(np.asarray(image.convert("RGB")))
 
 
-def resize_long(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize a (..., 3, H, W) float image so that its long side is `size` pixels, keeping the aspect ratio."""
-    height, width = image.shape[-2:]
-    scale = size / max(height, width)
-    new_size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    batch = image.reshape(-1, *image.shape[-3:])
-    resized = torch.nn.functional.interpolate(batch, size=new_size, mode="bilinear", antialias=True, align_corners=False)
-    return resized.reshape(*image.shape[:-2], *new_size)
+def to_pil(image: np.ndarray) -> Image.Image:
+    """(3, H, W) floats in [0, 1] -> RGB PIL image."""
+    return Image.fromarray(to_pixels(image))
 
 
-def load_rgb(path) -> torch.Tensor:
-    """(3, H, W) float tensor in [0, 1]."""
-    return to_tensor(open_image(path))
-
-
-def to_pil(image: torch.Tensor) -> Image.Image:
-    """(3, H, W) float tensor in [0, 1] -> RGB PIL image."""
-    return Image.fromarray(to_uint8(image).permute(1, 2, 0).cpu().numpy())
+def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(..., C, H, W) floats -> (..., C, *size) with Pillow's antialiased bilinear filter, channel by channel."""
+    height, width = size
+    flat = images.reshape(-1, *images.shape[-2:]).astype(np.float32)
+    resized = [np.asarray(Image.fromarray(plane).resize((width, height), Image.Resampling.BILINEAR))
+               for plane in flat]
+    return np.stack(resized).reshape(*images.shape[:-2], height, width)
 
 
 def save_image(image, path, **save_args) -> None:
-    """Write a PIL image or a (3, H, W) tensor atomically; the format follows the extension."""
-    if isinstance(image, torch.Tensor):
+    """Write a PIL image or a (3, H, W) float array in [0, 1] atomically; the format follows the extension."""
+    if isinstance(image, np.ndarray):
         image = to_pil(image)
     path = Path(path)
     with atomic_path(path) as tmp:

@@ -4,12 +4,11 @@ from pathlib import Path
 
 import av
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from painterly import PainterlyError
 from painterly.io.files import atomic_path
-from painterly.io.images import from_pixels, to_uint8
+from painterly.io.images import from_pixels, to_pixels
 
 # output container -> video encoder; yuv420p everywhere, which every player can show
 VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".avi": "mpeg4", ".webm": "libvpx-vp9"}
@@ -37,15 +36,14 @@ def frame_batches(source, video, audio, copy_audio, batch_size):
         yield batch
 
 
-def to_tensor(frames, width: int, height: int) -> torch.Tensor:
-    pixels = np.stack([frame.to_ndarray(width=width, height=height, format="rgb24") for frame in frames])
-    return from_pixels(pixels)
+def to_images(frames, width: int, height: int) -> np.ndarray:
+    """Video frames -> (B, 3, H, W) float32 in [0, 1]."""
+    return from_pixels(np.stack([frame.to_ndarray(width=width, height=height, format="rgb24") for frame in frames]))
 
 
-def to_frames(images: torch.Tensor, like):
+def to_frames(images: np.ndarray, like):
     """(B, 3, H, W) in [0, 1] -> video frames with the timestamps of the frames `like`."""
-    pixels = to_uint8(images).permute(0, 2, 3, 1).contiguous().cpu().numpy()
-    for array, original in zip(pixels, like):
+    for array, original in zip(to_pixels(images), like):
         frame = av.VideoFrame.from_ndarray(array, format="rgb24")
         frame.pts, frame.time_base = original.pts, original.time_base
         yield frame
@@ -79,7 +77,7 @@ def transform_video(src, dst, fn, batch_size: int = 8, size=None) -> int:
 
             with tqdm(total=video.frames or None, unit="frame", desc=Path(src).name, disable=None) as bar:
                 for frames in frame_batches(source, video, audio, copy_audio, batch_size):
-                    images = fn(to_tensor(frames, video_out.width, video_out.height))
+                    images = fn(to_images(frames, video_out.width, video_out.height))
                     for frame in to_frames(images, frames):
                         target.mux(video_out.encode(frame))
                     count += len(frames)

@@ -12,8 +12,9 @@ from painterly.losses.vgg import VGGFeatures
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> (B, C, C), normalised by C*H*W so that it does not depend on the image size."""
     b, c, h, w = features.shape
-    flat = features.reshape(b, c, h * w).float()
-    return flat @ flat.transpose(1, 2) / (c * h * w)
+    with torch.autocast(features.device.type, enabled=False):  # a sum over H*W products: fp32, also under bf16
+        flat = features.reshape(b, c, h * w).float()
+        return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
 def total_variation(images: torch.Tensor) -> torch.Tensor:

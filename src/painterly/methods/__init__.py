@@ -2,9 +2,10 @@
 
 A method is a callable object built by `hydra.utils.instantiate(cfg.method)` (configs/method/<name>.yaml):
 
-    method(image: Tensor) -> Tensor   # (1, 3, H, W) RGB float in [0, 1] on method.device -> same layout
+    method(images: np.ndarray) -> np.ndarray   # (B, 3, H, W) float32 RGB in [0, 1] -> same layout
 
-It owns its networks and device, and may return another size than it was given (gatys works at `size=`); the
+Arrays, not tensors, so that the pipeline and the ONNX engines run without importing torch; a torch method converts
+at its boundary (torch.from_numpy shares the memory). It owns its networks and device, and may return another size than it was given (gatys works at `size=`); the
 stylize pipeline (painterly.inference) does all I/O, resizing, strength, preserve_color and error reporting, so
 every method shares one code path for them.
 """

@@ -1,15 +1,16 @@
 """AdaIN (Huang & Belongie 2017): any painting as the style, no training; one encoder-decoder pass per image."""
 
+import numpy as np
 import torch
 
 from painterly import PainterlyError
-from painterly.inference import pick_device
-from painterly.io.images import load_rgb, resize_long
+from painterly.inference.devices import pick_device
+from painterly.io.tensors import load_rgb, resize_long
 from painterly.models.adain import AdaIN as AdaINNet
 
 
 class AdaIN:
-    """`method(images)`: (B, 3, H, W) RGB in [0, 1] -> stylized, same size. `alpha` in [0, 1] is the style strength."""
+    """`method(images)`: (B, 3, H, W) float32 RGB in [0, 1] -> stylized, same size. `alpha` in [0, 1] is the style strength."""
 
     def __init__(self, style: str, alpha: float = 1.0, style_size: int = 512, device: str = "auto"):
         if not style:
@@ -22,5 +23,5 @@ class AdaIN:
             self.style_feat = self.net.encode(resize_long(load_rgb(style), style_size)[None].to(self.device))
 
     @torch.inference_mode()
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(images.to(self.device).float(), self.style_feat, self.alpha)
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self.net(torch.from_numpy(images).to(self.device), self.style_feat, self.alpha).float().cpu().numpy()

@@ -3,20 +3,21 @@
 Slow (hundreds of VGG passes per image) and the reference for quality. Starts from the content image.
 """
 
+import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as TF
 from tqdm import tqdm
 
 from painterly import PainterlyError
-from painterly.inference import pick_device
-from painterly.io.images import load_rgb, resize_long
+from painterly.inference.devices import pick_device
+from painterly.io.tensors import load_rgb, resize_long
 from painterly.losses.perceptual import PerceptualLoss
 
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 
 
 class Gatys:
-    """`method(images)`: (B, 3, H, W) RGB in [0, 1] -> the optimized images, `size` on the long side
+    """`method(images)`: (B, 3, H, W) float32 RGB in [0, 1] -> the optimized images, `size` on the long side
     (or the input's size with `upscale`). The style's Grams are computed once, here."""
 
     def __init__(self, loss: PerceptualLoss, style: str, size: int = 512, style_size: int | None = None,
@@ -33,7 +34,8 @@ class Gatys:
         self.lr = DEFAULT_LR[optimizer] if lr is None else lr
         self.progress = progress
 
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        image = torch.from_numpy(images)
         content = resize_long(image.to(self.device), self.size)
         targets = self.loss.content_targets(content)
         pixels = content.clone(memory_format=torch.contiguous_format).requires_grad_(True)  # LBFGS views grads flat
@@ -56,4 +58,5 @@ class Gatys:
             optimizer.step(closure)
             bar.set_postfix({k: f"{v.item():.3g}" for k, v in terms.items()})
         result = pixels.detach().clamp(0, 1)  # not between steps: that would corrupt LBFGS's curvature history
-        return TF.resize(result, list(image.shape[-2:]), antialias=True) if self.upscale else result
+        result = TF.resize(result, list(image.shape[-2:]), antialias=True) if self.upscale else result
+        return result.cpu().numpy()

@@ -1,25 +1,25 @@
-"""Johnson et al. (2016): one pass of a style network trained by `python train.py` (configs/method/johnson.yaml)."""
+"""Johnson et al. (2016): one pass of a style network trained by `python train.py` (configs/method/johnson.yaml).
+
+On a CPU the network runs in OpenVINO (or ONNX Runtime) from an ONNX export made once per checkpoint and cached by
+the checkpoint's hash. A cached run never imports torch: that alone is over a second of a short stylize.py call.
+"""
 
 import hashlib
 import os
 import sys
-from contextlib import contextmanager
+from functools import cache, cached_property
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+import numpy as np
 
 from painterly import PainterlyError
 from painterly.config import ROOT
-from painterly.inference import pick_device, pick_dtype, tiled
-from painterly.io.checkpoint import load_style
-from painterly.io.files import atomic_path
+from painterly.inference.devices import check_precision, device_type
 
 CHECKPOINT_DIR = ROOT / "checkpoints"
 MIN_SIZE = 8  # the network's reflection pads need at least 2 pixels at quarter resolution
-ENGINES = ("auto", "torch", "onnxruntime")
-EXPORT_VERSION = "1"  # bump when PaddedNet or the export changes: cached exports then get rebuilt
+ENGINES = ("auto", "torch", "openvino", "onnxruntime")
+EXPORT_VERSION = "2"  # bump when PaddedNet or the export changes: cached exports then get rebuilt
 
 
 def resolve_checkpoint(ckpt) -> Path:
@@ -28,147 +28,145 @@ def resolve_checkpoint(ckpt) -> Path:
         raise PainterlyError("ckpt= is required: a style checkpoint, a training run dir or a name in checkpoints/")
     path = Path(ckpt)
     if path.is_dir():
-        return path / "checkpoints" / "last.ckpt"
-    if path.exists() or path.suffix or len(path.parts) > 1:
-        return path
-    named = CHECKPOINT_DIR / f"{ckpt}.pt"
-    if not named.exists():
-        known = ", ".join(sorted(p.stem for p in CHECKPOINT_DIR.glob("*.pt"))) or "none yet"
-        raise PainterlyError(f"no checkpoint named '{ckpt}' in {CHECKPOINT_DIR}; known: {known}")
-    return named
-
-
-class PaddedNet(nn.Module):
-    """A style network that takes any height and width: reflection-pads to a multiple of 4, crops back, clamps.
-
-    This is also the module that gets exported, so ONNX and TorchScript users get the same behaviour.
-    """
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        height, width = x.shape[-2], x.shape[-1]
-        padded = F.pad(x, (0, (4 - width % 4) % 4, 0, (4 - height % 4) % 4), mode="reflect")
-        return self.net(padded)[..., :height, :width].clamp(0, 1)
+        path = path / "checkpoints" / "last.ckpt"
+    elif not (path.exists() or path.suffix or len(path.parts) > 1):
+        path = CHECKPOINT_DIR / f"{ckpt}.pt"
+        if not path.exists():
+            known = ", ".join(sorted(p.stem for p in CHECKPOINT_DIR.glob("*.pt"))) or "none yet"
+            raise PainterlyError(f"no checkpoint named '{ckpt}' in {CHECKPOINT_DIR}; known: {known}")
+    if not path.is_file():
+        raise PainterlyError(f"{path}: no such checkpoint")
+    return path
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "painterly"
 
 
-def content_hash(net: nn.Module) -> str:
-    """sha256 of the weights (names, shapes, values): the same style saved twice, or by a training run, hashes alike."""
-    digest = hashlib.sha256(f"{EXPORT_VERSION} {torch.__version__}".encode())
-    for name, tensor in net.state_dict().items():
-        digest.update(f"{name} {tuple(tensor.shape)} {tensor.dtype}".encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+def exported_onnx(ckpt: Path, fresh: bool = False) -> Path:
+    """The ONNX export of a checkpoint, made on its first use (seconds, with torch) and cached by the file's sha256."""
+    digest = hashlib.sha256(EXPORT_VERSION.encode())
+    with open(ckpt, "rb") as file:
+        digest.update(file.read())
+    path = cache_dir() / f"{digest.hexdigest()}.onnx"
+    if fresh or not path.is_file():
+        from painterly.export import export  # imports torch: only a style's first use pays for it
+
+        export(ckpt, "onnx", path)  # written atomically: a killed export leaves no half file in the cache
+    return path
 
 
-def onnx_session(net: nn.Module):
-    """An ONNX Runtime CPU session of `net`, exported once per set of weights and cached (export takes seconds)."""
-    import onnxruntime  # here, not at the top: a missing or broken onnxruntime then falls back to torch
-    from painterly.export import export_onnx  # here: painterly.export imports this module
-
-    path = cache_dir() / f"{content_hash(net)}.onnx"
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()  # physical cores, or what OMP_NUM_THREADS says
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting between images
-    load = lambda: onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])  # noqa: E731
-    if path.is_file():
-        try:
-            return load()
-        except Exception:  # onnxruntime raises its own types for a truncated or foreign file: export it again
-            pass
-    with atomic_path(path) as tmp:
-        export_onnx(net, tmp)
-    return load()
+def threads() -> int:
+    """OMP_NUM_THREADS when set (it sets torch's threads too); else 0, the engine's own choice (physical cores)."""
+    return int(os.environ.get("OMP_NUM_THREADS") or 0)
 
 
-@contextmanager
-def pooled_norm_stats(net: nn.Module, first_pass):
-    """Within: each instance norm layer of `net` normalizes with its input statistics pooled over `first_pass()`."""
-    sums = {m: [0, 0, 0] for m in net.modules() if isinstance(m, nn.InstanceNorm2d)}  # pixels, sum, sum of squares
+@cache
+def openvino_core():
+    import openvino
 
-    def record(module, args):
-        x, (count, total, squares) = args[0].float(), sums[module]
-        sums[module] = [count + x[:, 0].numel(), total + x.sum((0, 2, 3), dtype=torch.float64),
-                        squares + x.square().sum((0, 2, 3), dtype=torch.float64)]
+    return openvino.Core()
 
-    hooks = [m.register_forward_pre_hook(record) for m in sums]
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX), as OpenVINO sees it."""
     try:
-        first_pass()
-    finally:
-        for hook in hooks:
-            hook.remove()
-    for module, (count, total, squares) in sums.items():
-        mean, dtype = total / count, module.weight.dtype
-        variance = (squares / count - mean.square()).clamp(min=0)
-        module.running_mean, module.running_var = mean.to(dtype), variance.to(dtype)
-        module.track_running_stats = True  # in eval mode: normalize with running_mean and running_var
+        return "BF16" in openvino_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except Exception:  # no working OpenVINO: its engine falls back to torch, and fp32 is the safe choice there
+        return False
+
+
+class OpenVINOEngine:
+    """OpenVINO on the CPU: Winograd convolutions in fp32, and hardware bf16 where the CPU has it."""
+
+    def __init__(self, onnx: Path, precision: str = "fp32"):
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}
+        if threads():
+            config["INFERENCE_NUM_THREADS"] = threads()
+        self.request = openvino_core().compile_model(str(onnx), "CPU", config).create_infer_request()
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self.request.infer({0: images})[0].copy()  # the request reuses its output buffer
+
+
+class OnnxRuntimeEngine:
+    def __init__(self, onnx: Path, precision: str = "fp32"):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads()
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting between images
+        self.session = onnxruntime.InferenceSession(str(onnx), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"image": images})[0]
+
+
+RUNTIMES = {"openvino": OpenVINOEngine, "onnxruntime": OnnxRuntimeEngine}
+RUNTIME_PRECISIONS = {"openvino": ("fp32", "bf16"), "onnxruntime": ("fp32",)}
+
+
+def load_runtime(engine: str, ckpt: Path, precision: str):
+    """A runtime engine for `ckpt`; a cached export that no longer loads (truncated, foreign) is exported again."""
     try:
-        yield
-    finally:
-        for module in sums:
-            module.running_mean = module.running_var = None
-            module.track_running_stats = False
+        return RUNTIMES[engine](exported_onnx(ckpt), precision)
+    except (PainterlyError, ImportError):
+        raise
+    except Exception:  # the runtimes raise their own types for a file they cannot read
+        return RUNTIMES[engine](exported_onnx(ckpt, fresh=True), precision)
 
 
 class Johnson:
-    """`method(images)`: (B, 3, H, W) RGB in [0, 1] -> stylized, same size. B > 1 runs a batch (video frames).
+    """`method(images)`: (B, 3, H, W) float32 RGB in [0, 1] -> stylized, same size. B > 1 runs a batch (video frames).
 
-    engine=auto runs ONNX Runtime for fp32 on CPU (several times faster than eager torch there, see BENCHMARKS.md)
-    and torch otherwise: under inference_mode, channels_last on CUDA, in the dtype that `precision` gives.
+    engine=auto runs OpenVINO on a CPU, in fp32 or bf16, and eager torch otherwise (CUDA, fp16, tiles); a runtime
+    that fails falls back to torch, which gives the same images. precision=auto is bf16 where OpenVINO runs on a CPU
+    with bf16 instructions (about 0.5/255 from fp32 on average, and 2x faster: see BENCHMARKS.md), else fp32.
     """
 
-    def __init__(self, ckpt, device: str = "auto", precision: str = "fp32", tile: int | None = None,
+    def __init__(self, ckpt, device: str = "auto", precision: str = "auto", tile: int | None = None,
                  tile_overlap: int = 32, engine: str = "auto"):
         if tile is not None and not (tile >= 4 * MIN_SIZE and 0 <= tile_overlap < tile // 2):
             raise PainterlyError(f"tile must be at least {4 * MIN_SIZE} and tile_overlap in [0, tile/2), "
                                  f"not tile={tile} tile_overlap={tile_overlap}")
         if engine not in ENGINES:
             raise PainterlyError(f"unknown engine '{engine}'; choose from: {', '.join(ENGINES)}")
-        self.device, self.dtype = pick_device(device), pick_dtype(precision)
-        cpu_fp32 = self.device.type == "cpu" and self.dtype == torch.float32
-        if engine == "onnxruntime" and not cpu_fp32:
-            raise PainterlyError(f"engine=onnxruntime runs fp32 on the CPU only, not {precision} on {self.device}; "
-                                 "use engine=torch")
-        net, self.record = load_style(resolve_checkpoint(ckpt))
-        # channels_last suits CUDA's convolutions; on CPU eager it measured ~10% slower than NCHW
-        self.layout = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
-        self.net = PaddedNet(net).to(self.device, self.dtype, memory_format=self.layout).eval()
-        self.tile, self.tile_overlap, self.session = tile, tile_overlap, None
-        if engine != "torch" and cpu_fp32:
+        if precision != "auto":
+            check_precision(precision)
+        self.path = resolve_checkpoint(ckpt)
+        on_cpu = device_type(device) == "cpu"
+        runs = lambda name, precision: on_cpu and tile is None and precision in RUNTIME_PRECISIONS[name]  # noqa: E731
+        if engine == "auto":
+            engine = "openvino" if runs("openvino", "fp32" if precision == "auto" else precision) else "torch"
+        if precision == "auto":
+            precision = "bf16" if engine == "openvino" and native_bf16() else "fp32"
+        if engine != "torch" and not runs(engine, precision):
+            raise PainterlyError(f"engine={engine} runs {' or '.join(RUNTIME_PRECISIONS[engine])} on the CPU without "
+                                 f"tiles, not {precision} on {device}{' with tile=' if tile else ''}; use engine=torch")
+        self.engine, self.precision, self.run = engine, precision, None
+        if engine != "torch":
             try:
-                self.session = onnx_session(self.net)
-            except Exception as error:  # the exporter fails in many ways; eager torch gives the same images
+                self.run = load_runtime(engine, self.path, precision)
+            except PainterlyError:
+                raise
+            except Exception as error:  # the exporter and the runtimes fail in many ways; torch gives the same images
                 reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                print(f"painterly: no ONNX Runtime engine ({reason}); running eager torch", file=sys.stderr)
+                print(f"painterly: no {engine} engine ({reason}); running eager torch", file=sys.stderr)
+                self.engine = "torch"
+        if self.run is None:
+            from painterly.methods.eager import TorchEngine
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        images = images.to(self.device, self.dtype, memory_format=self.layout)
-        return self.net(images).float()
+            self.run = TorchEngine(self.path, device, precision, tile, tile_overlap)
 
-    def tiled(self, image: torch.Tensor) -> torch.Tensor:
-        """One image tile by tile, in two passes.
+    @cached_property
+    def record(self) -> dict:
+        """The checkpoint's record (style name, thumbnail, steps, ...), read when first asked for."""
+        from painterly.io.checkpoint import read_checkpoint
 
-        Instance norm would give each tile its own colours and contrast, and the seams would show. So a first pass
-        pools every norm layer's statistics over all tiles, and the second normalizes every tile with them.
-        """
-        run = lambda: tiled(self.forward, image, self.tile, self.tile_overlap)  # noqa: E731
-        with pooled_norm_stats(self.net, run):
-            return run()
+        return read_checkpoint(self.path)
 
-    @torch.inference_mode()
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+    def __call__(self, images: np.ndarray) -> np.ndarray:
         if min(images.shape[-2:]) < MIN_SIZE:
             raise PainterlyError(f"image too small ({images.shape[-1]}x{images.shape[-2]}); "
                                  f"needs at least {MIN_SIZE}x{MIN_SIZE} pixels")
-        images = images.float()
-        if self.tile and max(images.shape[-2:]) > self.tile:  # torch engine: pooled_norm_stats hooks its modules
-            return torch.cat([self.tiled(image[None]) for image in images])
-        if self.session is not None:
-            return torch.from_numpy(self.session.run(None, {"image": images.contiguous().numpy()})[0])
-        return self.forward(images)
+        return self.run(np.ascontiguousarray(images, dtype=np.float32))

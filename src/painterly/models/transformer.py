@@ -45,3 +45,19 @@ class TransformerNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.residuals(self.encoder(x)))
+
+
+class PaddedNet(nn.Module):
+    """A style network that takes any height and width: reflection-pads to a multiple of 4, crops back, clamps.
+
+    This is also the module that gets exported, so ONNX and TorchScript users get the same behaviour.
+    """
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2], x.shape[-1]
+        padded = nn.functional.pad(x, (0, (4 - width % 4) % 4, 0, (4 - height % 4) % 4), mode="reflect")
+        return self.net(padded)[..., :height, :width].clamp(0, 1)

@@ -40,7 +40,7 @@ class StyleGrid(L.Callback):
             if hasattr(logger.experiment, "add_image"):
                 logger.experiment.add_image("stylized", grid, trainer.global_step)
         if log_dir:
-            save_image(grid, Path(log_dir) / "grids" / f"step_{trainer.global_step:06d}.png")
+            save_image(grid.numpy(), Path(log_dir) / "grids" / f"step_{trainer.global_step:06d}.png")
 
 
 def batch_size(batch) -> int:

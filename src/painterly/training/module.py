@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from painterly.io.checkpoint import style_record
-from painterly.io.images import load_rgb, resize_long, to_uint8
+from painterly.io.tensors import load_rgb, resize_long, to_uint8
 from painterly.losses.perceptual import PerceptualLoss
 
 
