@@ -80,8 +80,8 @@ def bench_inference(sizes, repeats, device, rows, tmp):
           if method.engine != "torch" else "")
     fp32 = Johnson(ckpt, device=str(device), precision="fp32")
     naive = net.to(device)
-    for height, width in sizes:
-        x = torch.rand(1, 3, height, width)
+    for batch, height, width in sizes:
+        x = torch.rand(batch, 3, height, width)
         pixels = x.numpy()
 
         def run_naive():
@@ -91,9 +91,10 @@ def bench_inference(sizes, repeats, device, rows, tmp):
         base, ours, exact = median_seconds([run_naive, lambda: method(pixels), lambda: fp32(pixels)], device, repeats)
         with torch.no_grad():
             difference = np.abs(method(pixels) - naive(x.to(device)).clamp(0, 1).cpu().numpy()).mean() * 255
-        print(f"{width}x{height}: default output vs naive fp32 eager, mean absolute difference {difference:.3f}/255")
-        rows.append((f"inference {width}x{height}, ms/image", base * 1e3, ours * 1e3))
-        rows.append((f"inference {width}x{height}, ms/image, precision=fp32", base * 1e3, exact * 1e3))
+        label = f"{width}x{height}" + (f", batch {batch}" if batch > 1 else "")
+        print(f"{label}: default output vs naive fp32 eager, mean absolute difference {difference:.3f}/255")
+        rows.append((f"inference {label}, ms/image", base * 1e3 / batch, ours * 1e3 / batch))
+        rows.append((f"inference {label}, ms/image, precision=fp32", base * 1e3 / batch, exact * 1e3 / batch))
 
 
 # pytorch/examples' way, minus its torchvision transforms (whose import alone costs this baseline over a second)
@@ -211,7 +212,7 @@ def main():
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # and for the subprocesses of the folder runs
 
     device = pick_device(args.device)
-    sizes = [(s, s) for s in args.sizes] + ([(1080, 1920)] if device.type == "cuda" else [])
+    sizes = [(1, s, s) for s in args.sizes] + ([(1, 1080, 1920), (8, 1080, 1920)] if device.type == "cuda" else [])
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     print(f"{datetime.date.today()}, device: {device.type} ({name}), {os.cpu_count()} logical CPUs, "
           f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "

@@ -14,7 +14,7 @@ import numpy as np
 
 from painterly import PainterlyError
 from painterly.config import ROOT
-from painterly.inference.devices import check_precision, device_type
+from painterly.inference.devices import check_precision, device_type, pick_device
 
 CHECKPOINT_DIR = ROOT / "checkpoints"
 MIN_SIZE = 8  # the network's reflection pads need at least 2 pixels at quarter resolution
@@ -76,6 +76,18 @@ def native_bf16() -> bool:
         return False
 
 
+def auto_precision(engine: str, device: str) -> str:
+    """The fastest precision within 1/255 of fp32 on average: bf16 on a CPU with bf16 instructions (OpenVINO),
+    fp16 on a GPU with tensor cores (compute capability 7.0 or later), fp32 elsewhere."""
+    if engine == "openvino":
+        return "bf16" if native_bf16() else "fp32"
+    if engine == "torch" and device_type(device) == "cuda":
+        import torch
+
+        return "fp16" if torch.cuda.get_device_capability(pick_device(device)) >= (7, 0) else "fp32"
+    return "fp32"
+
+
 class OpenVINOEngine:
     """OpenVINO on the CPU: Winograd convolutions in fp32, and hardware bf16 where the CPU has it."""
 
@@ -120,8 +132,8 @@ class Johnson:
     """`method(images)`: (B, 3, H, W) float32 RGB in [0, 1] -> stylized, same size. B > 1 runs a batch (video frames).
 
     engine=auto runs OpenVINO on a CPU, in fp32 or bf16, and eager torch otherwise (CUDA, fp16, tiles); a runtime
-    that fails falls back to torch, which gives the same images. precision=auto is bf16 where OpenVINO runs on a CPU
-    with bf16 instructions (about 0.5/255 from fp32 on average, and 2x faster: see BENCHMARKS.md), else fp32.
+    that fails falls back to torch, which gives the same images. precision=auto: see `auto_precision`; on a CPU
+    bf16 is about 2x faster than fp32 and 0.4/255 to 0.95/255 from it on average (BENCHMARKS.md).
     """
 
     def __init__(self, ckpt, device: str = "auto", precision: str = "auto", tile: int | None = None,
@@ -139,7 +151,7 @@ class Johnson:
         if engine == "auto":
             engine = "openvino" if runs("openvino", "fp32" if precision == "auto" else precision) else "torch"
         if precision == "auto":
-            precision = "bf16" if engine == "openvino" and native_bf16() else "fp32"
+            precision = auto_precision(engine, device)
         if engine != "torch" and not runs(engine, precision):
             raise PainterlyError(f"engine={engine} runs {' or '.join(RUNTIME_PRECISIONS[engine])} on the CPU without "
                                  f"tiles, not {precision} on {device}{' with tile=' if tile else ''}; use engine=torch")
