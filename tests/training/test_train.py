@@ -12,6 +12,7 @@ from painterly import PainterlyError
 from painterly.cli.train import train
 from painterly.config import ROOT, compose_config
 from painterly.io.checkpoint import load_style
+from painterly.methods.johnson import cached_onnx_path
 
 
 def config(tmp_path, photo_dir, style_image, *overrides, run="run"):
@@ -36,6 +37,7 @@ def test_fit_logs_and_exports(tmp_path, photo_dir, style_image):
     model, _ = load_style(path)
     image = torch.rand(1, 3, 32, 32)
     assert model(image).shape == image.shape
+    assert cached_onnx_path(path).is_file()  # exported for stylize.py by the run itself
 
     run = tmp_path / "run"
     assert sorted(p.name for p in (run / "tensorboard" / "grids").glob("*.png")) == ["step_000002.png", "step_000004.png"]
