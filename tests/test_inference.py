@@ -332,3 +332,16 @@ def test_a_cached_style_stylizes_without_importing_torch(tmp_path, style_ckpt, m
     done = subprocess.run([sys.executable, "-c", code, "-", *args], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "False" and Image.open(tmp_path / "out.jpg").size == (40, 30)
+
+
+@pytest.mark.parametrize("error", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+                                   MemoryError(), RuntimeError("DefaultCPUAllocator: can't allocate memory")])
+def test_out_of_memory_fails_that_file_with_advice(tmp_path, error):
+    def exhausted(images):
+        raise error
+
+    random_image("RGB", (16, 16)).save(tmp_path / "big.png")
+    assert run(exhausted, find_jobs(tmp_path / "big.png")) == [
+        f"{tmp_path / 'big.png'}: out of memory; try tile=512, max_size= or a smaller precision"]
+    with pytest.raises(ZeroDivisionError):  # other errors are bugs: they propagate with their traceback
+        run(lambda images: 1 / 0, find_jobs(tmp_path / "big.png"))
