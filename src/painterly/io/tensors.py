@@ -18,8 +18,3 @@ def resize_long(image: torch.Tensor, size: int) -> torch.Tensor:
     batch = image.reshape(-1, *image.shape[-3:])
     resized = torch.nn.functional.interpolate(batch, size=new_size, mode="bilinear", antialias=True, align_corners=False)
     return resized.reshape(*image.shape[:-2], *new_size)
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Float images in [0, 1] (clamped) -> uint8, rounded, same layout."""
-    return (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)

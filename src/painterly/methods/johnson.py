@@ -152,7 +152,7 @@ class Johnson:
             check_precision(precision)
         self.path = resolve_checkpoint(ckpt)
         on_cpu = device_type(device) == "cpu"
-        runs = lambda name, precision: on_cpu and tile is None and precision in RUNTIME_PRECISIONS[name]  # noqa: E731
+        runs = lambda name, wanted: on_cpu and tile is None and wanted in RUNTIME_PRECISIONS[name]  # noqa: E731
         if engine == "auto":
             engine = "openvino" if runs("openvino", "fp32" if precision == "auto" else precision) else "torch"
         if precision == "auto":

@@ -5,12 +5,14 @@ import torch
 from torch import nn
 
 from painterly.io.checkpoint import style_record
-from painterly.io.tensors import load_rgb, resize_long, to_uint8
+from painterly.io.images import to_pixels
+from painterly.io.tensors import load_rgb, resize_long
 from painterly.losses.perceptual import PerceptualLoss
 
 
 def style_thumbnail(image: torch.Tensor, size: int = 256) -> torch.Tensor:
-    return to_uint8(resize_long(image, size))
+    """The painting as (3, h, w) uint8, `size` on the long side, for the style checkpoint."""
+    return torch.from_numpy(to_pixels(resize_long(image, size).numpy())).permute(2, 0, 1).contiguous()
 
 
 class StyleTransferModule(L.LightningModule):
