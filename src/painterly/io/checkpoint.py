@@ -1,27 +1,80 @@
 """The style checkpoint: one small self-describing file per trained style.
 
 It holds plain data only (tensors, numbers, strings), so it loads with `torch.load(weights_only=True)`:
-a checkpoint that tries to run code on load is refused by torch itself.
+a checkpoint that tries to run code on load is refused by torch itself. A file from elsewhere is still untrusted
+data: `check_record` validates every field before use, and the network is built from an allow-listed class with
+checked integer arguments, never with `hydra.utils.instantiate` (which would build any nested `_target_`).
 """
 
+import re
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 
 from painterly import PainterlyError
 from painterly.io.files import atomic_path
+from painterly.models.transformer import TransformerNet
 
 FORMAT = "painterly-style"
 VERSION = 1
-# A checkpoint names its network class; only these may be built from one (a name is no licence to run code).
-ALLOWED_MODELS = {"painterly.models.transformer.TransformerNet"}
+# The networks a checkpoint may name, and the integer range of each argument: the paper's net is width 32 with
+# 5 residual blocks; the bounds leave room for larger variants while refusing sizes that would exhaust memory.
+MODELS = {"painterly.models.transformer.TransformerNet": TransformerNet}
+MODEL_ARGS = {"width": range(1, 129), "num_residual": range(0, 17)}
+STYLE_NAME = re.compile(r"\w[\w .()+-]{0,63}")  # a label and a file stem: no path separators, no "..", no control
+MAX_THUMBNAIL = 1024
 
 
-def build_model(model_config: dict) -> torch.nn.Module:
-    if model_config.get("_target_") not in ALLOWED_MODELS:
-        raise PainterlyError(f"unsupported model {model_config.get('_target_')!r}; known: {sorted(ALLOWED_MODELS)}")
-    return instantiate(model_config)
+def checked(condition: bool, problem: str) -> None:
+    if not condition:
+        raise PainterlyError(problem)
+
+
+def model_spec(model_config) -> tuple[type, dict]:
+    """(class, arguments) of the network a checkpoint describes: allow-listed, known integer arguments in range."""
+    checked(isinstance(model_config, dict), "model is not a mapping")
+    target = model_config.get("_target_")
+    checked(target in MODELS, f"unsupported model {target!r:.80}; known: {', '.join(MODELS)}")
+    kwargs = {key: value for key, value in model_config.items() if key != "_target_"}
+    for key, value in kwargs.items():
+        checked(key in MODEL_ARGS, f"unknown model argument {key!r:.80}; known: {', '.join(MODEL_ARGS)}")
+        allowed = MODEL_ARGS[key]
+        checked(type(value) is int and value in allowed,
+                f"model argument {key} must be an integer in [{allowed.start}, {allowed.stop - 1}], not {value!r:.80}")
+    return MODELS[target], kwargs
+
+
+def build_model(model_config) -> torch.nn.Module:
+    model_class, kwargs = model_spec(model_config)
+    return model_class(**kwargs)
+
+
+def check_style_name(name) -> str:
+    checked(isinstance(name, str) and STYLE_NAME.fullmatch(name) is not None and ".." not in name,
+            f"style name must be 1-64 letters, digits, spaces or ._()+- (no path), not {name!r:.80}")
+    return name
+
+
+def check_record(record) -> dict:
+    """Every field a painterly command reads from a checkpoint, checked as untrusted data."""
+    checked(isinstance(record, dict), "not a mapping")
+    style = record.get("style")
+    checked(isinstance(style, dict), "style is not a mapping")
+    check_style_name(style.get("name"))
+    checked(isinstance(style.get("image", ""), str), "style image is not a string")
+    steps = record.get("steps", 0)
+    checked(type(steps) is int and steps >= 0, f"steps must be a non-negative integer, not {steps!r:.80}")
+    thumb = record.get("style_thumbnail")
+    checked(isinstance(thumb, torch.Tensor) and thumb.dtype == torch.uint8 and thumb.dim() == 3
+            and thumb.shape[0] == 3 and 0 < min(thumb.shape[1:]) and max(thumb.shape[1:]) <= MAX_THUMBNAIL,
+            f"style_thumbnail must be a (3, h, w) uint8 tensor of at most {MAX_THUMBNAIL} pixels a side")
+    for key in ("loss", "recipe"):
+        checked(isinstance(record.get(key, {}), dict), f"{key} is not a mapping")
+    state = record.get("state_dict")
+    checked(isinstance(state, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()),
+            "state_dict is not a mapping of names to tensors")
+    model_spec(record.get("model"))
+    return record
 
 
 def style_record(model: torch.nn.Module, model_config: dict, style: dict, loss: dict, steps: int,
@@ -55,15 +108,23 @@ def read_checkpoint(path) -> dict:
         raise PainterlyError(f"{path}: not a loadable checkpoint ({first_line})") from None
     if isinstance(data, dict) and isinstance(data.get("painterly"), dict):  # Lightning checkpoint of a run
         record = dict(data["painterly"])
-        prefix = "model."
-        record["state_dict"] = {k[len(prefix):]: v for k, v in data["state_dict"].items() if k.startswith(prefix)}
+        prefix, weights = "model.", data.get("state_dict")
+        if isinstance(weights, dict):
+            record["state_dict"] = {k[len(prefix):]: v for k, v in weights.items() if str(k).startswith(prefix)}
         record["steps"] = data.get("global_step", record.get("steps", 0))
-        return record
+        return checked_record(record, path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PainterlyError(f"{path}: not a painterly style checkpoint")
-    if data.get("version", 0) > VERSION:
-        raise PainterlyError(f"{path}: made by a newer painterly (format version {data['version']})")
-    return data
+    if not isinstance(data.get("version"), int) or data["version"] > VERSION:
+        raise PainterlyError(f"{path}: made by a newer painterly (format version {data.get('version')!r:.20})")
+    return checked_record(data, path)
+
+
+def checked_record(record, path) -> dict:
+    try:
+        return check_record(record)
+    except PainterlyError as error:
+        raise PainterlyError(f"{path}: not a valid painterly checkpoint: {error}") from None
 
 
 def load_style(path) -> tuple[torch.nn.Module, dict]:
