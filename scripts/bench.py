@@ -19,7 +19,6 @@ import argparse
 import datetime
 import itertools
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -34,11 +33,11 @@ from hydra.utils import instantiate
 from PIL import Image
 
 from painterly.config import ROOT, compose_config
-from painterly.inference.devices import pick_device
+from painterly.stylize.devices import cpu_name, pick_device
 from painterly.io.checkpoint import save_style, style_record
 from painterly.losses.perceptual import gram_matrix
 from painterly.losses.vgg import VGGFeatures, layer_names
-from painterly.methods.johnson import Johnson
+from painterly.stylize.johnson import Johnson
 from painterly.models.transformer import TransformerNet
 
 
@@ -185,13 +184,6 @@ def bench_training(steps, device, rows, image_size=256, batch_size=4):
 
     base, ours = median_seconds([naive_step, default_step], device, steps, warmup=1)
     rows.append((f"training batch {batch_size} at {image_size} px, steps/s ({trainer.precision})", 1 / base, 1 / ours))
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def number(value: float) -> str:

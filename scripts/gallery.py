@@ -1,6 +1,6 @@
 """Render the style gallery: `python scripts/gallery.py` (see configs/gallery.yaml)."""
 
-from painterly.gallery import main
+from painterly.cli.gallery import main
 
 if __name__ == "__main__":
     main()

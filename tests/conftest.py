@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -78,3 +79,14 @@ def write_bad_images(folder):
                                       + chunk(b"IEND", b""))
     return {"empty.jpg": "empty file", "notes.png": "not an image", "truncated.jpg": "truncated",
             "bomb.png": "too large"}
+
+
+def rand(*shape, seed=0):
+    """A float32 array of `shape` in [0, 1)."""
+    return np.random.default_rng(seed).random(shape, dtype=np.float32)
+
+
+def random_image(mode, size, seed=0):
+    channels = len(Image.new(mode, (1, 1)).getbands())
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+    return Image.fromarray(pixels.squeeze(-1)).convert(mode) if channels == 1 else Image.fromarray(pixels, mode)

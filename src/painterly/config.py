@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import rootutils
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException, InstantiationException, MissingConfigException
 from hydra.utils import instantiate as hydra_instantiate
@@ -10,8 +11,9 @@ from omegaconf import OmegaConf
 
 from painterly import PainterlyError
 
-ROOT = Path(__file__).resolve().parents[2]  # the checkout (the package is installed editable)
+ROOT = rootutils.find_root(__file__, indicator=".project-root")  # the checkout (the package is installed editable)
 CONFIG_DIR = ROOT / "configs"
+CHECKPOINT_DIR = ROOT / "checkpoints"  # trained styles, by name: ckpt=<name> finds checkpoints/<name>.pt
 os.environ.setdefault("PROJECT_ROOT", str(ROOT))
 
 OmegaConf.register_new_resolver("stem", lambda path: Path(path).stem, replace=True)
@@ -23,10 +25,9 @@ OmegaConf.register_new_resolver("default", lambda value, fallback: fallback if v
 def cpu_precision() -> str:
     """Lightning precision for training on this CPU: bf16-mixed where it has bf16 instructions (AVX512-BF16 or AMX),
     about 2x the steps/s of fp32 (BENCHMARKS.md); 32-true elsewhere, where bf16 would be emulated and slow."""
-    import torch  # here: stylize.py reads configs too, and runs without torch
+    from painterly.stylize.devices import native_bf16
 
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    return "bf16-mixed" if native else "32-true"
+    return "bf16-mixed" if native_bf16() else "32-true"
 
 
 OmegaConf.register_new_resolver("cpu_precision", cpu_precision, replace=True)

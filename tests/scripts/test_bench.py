@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -5,9 +6,10 @@ from painterly.config import ROOT
 
 
 def test_bench_prints_one_table_of_side_by_side_ratios(tmp_path):
+    pythonpath = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
     args = ["--sizes", "32", "48", "--repeats", "1", "--no-folder", "--train-steps", "0"]
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), *args], capture_output=True, text=True,
-                          env={"XDG_CACHE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=300)
+                          env={"XDG_CACHE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", **pythonpath}, timeout=300)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split(", ")[1].startswith("device: cpu") and "torch 2." in lines[0]

@@ -10,13 +10,13 @@ from omegaconf import DictConfig
 
 from painterly.cli import one_line_errors
 from painterly.config import compose_config
-from painterly.inference import build_method, find_jobs, run
+from painterly.stylize.pipeline import build_method, find_jobs, stylize_files
 
 
 def stylize(cfg: DictConfig) -> list[str]:
     jobs = find_jobs(cfg.input, cfg.output)  # bad arguments fail before a model loads
     method = build_method(cfg.method)
-    return run(method, jobs, max_size=cfg.max_size, scale=cfg.scale, strength=cfg.strength,
+    return stylize_files(method, jobs, max_size=cfg.max_size, scale=cfg.scale, strength=cfg.strength,
                preserve_color=cfg.preserve_color, batch_size=cfg.batch_size)
 
 

@@ -8,10 +8,11 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
+from painterly import first_line
 from painterly.cli import one_line_errors
 from painterly.config import CONFIG_DIR, check_overrides, instantiate
+from painterly.export import cache_onnx
 from painterly.io.checkpoint import save_style
-from painterly.methods.johnson import exported_onnx
 from painterly.training.module import StyleTransferModule
 
 
@@ -61,9 +62,9 @@ def train(cfg: DictConfig) -> Path | None:
     path = save_style(module.record(), export_path(cfg))
     print(f"exported {cfg.style.name} after {trainer.global_step} steps to {path}")
     try:
-        exported_onnx(path)  # 0.2 s: stylize.py's first call on this style then runs without importing torch
+        cache_onnx(path)  # 0.2 s: stylize.py's first call on this style then runs without importing torch
     except Exception as error:  # stylize.py exports on first use instead, or falls back to torch
-        print(f"(not cached for stylize.py: {str(error).strip().splitlines()[0] if str(error).strip() else error!r})")
+        print(f"(not cached for stylize.py: {first_line(error)})")
     return path
 
 

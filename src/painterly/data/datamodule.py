@@ -3,8 +3,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from painterly import PainterlyError
-from painterly.data.images import PhotoDataset, eval_transform, train_transform
-from painterly.io.images import find_images
+from painterly.data.dataset import PhotoDataset, eval_transform, train_transform
+from painterly.stylize.images import find_images
 
 MISSING_HINT = (
     "use data=samples for the bundled photos, or download COCO train2014 "

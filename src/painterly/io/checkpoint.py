@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from painterly import PainterlyError
-from painterly.io.files import atomic_path
+from painterly import PainterlyError, first_line
+from painterly.stylize.files import atomic_path
 from painterly.models.transformer import TransformerNet
 
 FORMAT = "painterly-style"
@@ -104,8 +104,7 @@ def read_checkpoint(path) -> dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for corrupt zips and refused pickles
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise PainterlyError(f"{path}: not a loadable checkpoint ({first_line})") from None
+        raise PainterlyError(f"{path}: not a loadable checkpoint ({first_line(error)})") from None
     if isinstance(data, dict) and isinstance(data.get("painterly"), dict):  # Lightning checkpoint of a run
         record = dict(data["painterly"])
         prefix, weights = "model.", data.get("state_dict")
@@ -134,5 +133,5 @@ def load_style(path) -> tuple[torch.nn.Module, dict]:
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in record["state_dict"].items()})
     except RuntimeError as error:
-        raise PainterlyError(f"{path}: weights do not fit the model ({str(error).splitlines()[0]})") from None
+        raise PainterlyError(f"{path}: weights do not fit the model ({first_line(error)})") from None
     return model.eval(), record

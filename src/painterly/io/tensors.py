@@ -2,7 +2,7 @@
 
 import torch
 
-from painterly.io.images import open_image, to_array
+from painterly.stylize.images import open_image, to_array
 
 
 def load_rgb(path) -> torch.Tensor:

@@ -6,6 +6,6 @@ A method is a callable object built by `hydra.utils.instantiate(cfg.method)` (co
 
 Arrays, not tensors, so that the pipeline and the ONNX engines run without importing torch; a torch method converts
 at its boundary (torch.from_numpy shares the memory). It owns its networks and device, and may return another size than it was given (gatys works at `size=`); the
-stylize pipeline (painterly.inference) does all I/O, resizing, strength, preserve_color and error reporting, so
+stylize pipeline (painterly.stylize.pipeline) does all I/O, resizing, strength, preserve_color and error reporting, so
 every method shares one code path for them.
 """

@@ -4,9 +4,9 @@ import numpy as np
 import torch
 
 from painterly import PainterlyError
-from painterly.inference.devices import pick_device
+from painterly.stylize.devices import pick_device
 from painterly.io.tensors import load_rgb, resize_long
-from painterly.models.adain import AdaIN as AdaINNet
+from painterly.models.adain import AdaINNet
 
 
 class AdaIN:

@@ -9,7 +9,7 @@ from torchvision.transforms.v2 import functional as TF
 from tqdm import tqdm
 
 from painterly import PainterlyError
-from painterly.inference.devices import pick_device
+from painterly.stylize.devices import pick_device
 from painterly.io.tensors import load_rgb, resize_long
 from painterly.losses.perceptual import PerceptualLoss
 

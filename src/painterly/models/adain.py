@@ -41,7 +41,7 @@ def adaptive_instance_norm(content_feat: torch.Tensor, style_feat: torch.Tensor,
     return (content_feat - content_mean) / content_std * style_std + style_mean
 
 
-class AdaIN(nn.Module):
+class AdaINNet(nn.Module):
     """Frozen encoder + AdaIN + pretrained decoder; images are (B, 3, H, W) RGB in [0, 1], of any size."""
 
     def __init__(self, decoder_weights=None):

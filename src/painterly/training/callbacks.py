@@ -4,7 +4,7 @@ import lightning as L
 import torch
 from torchvision.utils import make_grid
 
-from painterly.io.images import save_image
+from painterly.stylize.images import save_image
 
 
 class StyleGrid(L.Callback):

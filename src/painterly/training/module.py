@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from painterly.io.checkpoint import style_record
-from painterly.io.images import to_pixels
+from painterly.stylize.images import to_pixels
 from painterly.io.tensors import load_rgb, resize_long
 from painterly.losses.perceptual import PerceptualLoss
 

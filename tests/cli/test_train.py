@@ -2,17 +2,17 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
+from helpers.run_if import run_if
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from painterly import PainterlyError
 from painterly.cli.train import train
 from painterly.config import ROOT, compose_config
 from painterly.io.checkpoint import load_style
-from painterly.methods.johnson import cached_onnx_path
+from painterly.stylize.checkpoints import cached_onnx_path
 
 
 def config(tmp_path, photo_dir, style_image, *overrides, run="run"):
@@ -127,3 +127,11 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, ph
     assert saved_step >= 4 and saved_step % 2 == 0
     path = train(config(tmp_path, photo_dir, style_image, f"trainer.max_steps={saved_step + 2}", f"ckpt_path={last}"))
     assert torch.load(path, weights_only=True)["steps"] == saved_step + 2
+
+
+@run_if(gpu=True)
+def test_one_bf16_step_on_cuda_exports_a_style(tmp_path, photo_dir, style_image):
+    path = train(config(tmp_path, photo_dir, style_image, "trainer=gpu", "trainer.max_steps=1"))
+    record = torch.load(path, weights_only=True)
+    assert record["steps"] == 1 and record["recipe"]["trainer"]["accelerator"] == "gpu"
+    assert all(torch.isfinite(v).all() for v in record["state_dict"].values() if v.is_floating_point())

@@ -7,8 +7,8 @@ import numpy as np
 from tqdm import tqdm
 
 from painterly import PainterlyError
-from painterly.io.files import atomic_path
-from painterly.io.images import from_pixels, to_pixels
+from painterly.stylize.files import atomic_path
+from painterly.stylize.images import from_pixels, to_pixels
 
 # output container -> video encoder; yuv420p everywhere, which every player can show
 VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".avi": "mpeg4", ".webm": "libvpx-vp9"}

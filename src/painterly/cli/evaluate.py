@@ -1,29 +1,26 @@
 """Side-by-side evaluation of the stylization methods: `python scripts/evaluate.py style=<name|image> input=<folder>`.
 
-Every method runs through the stylize pipeline (painterly.inference.apply) on the same photos, shrunk to `size`
+Every method runs through the stylize pipeline (painterly.stylize.pipeline.apply) on the same photos, shrunk to `size`
 on the long side; the content and style losses are those of the training loss config (configs/train.yaml) at
 that size. Writes <output>/grid.png (photo, methods..., painting), <output>/table.md and <output>/table.csv.
 """
 
 import csv
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from PIL import Image, ImageDraw
 from torchvision.transforms.v2 import functional as TF
-from torchvision.utils import make_grid
 
 from painterly import PainterlyError
 from painterly.cli import one_line_errors
-from painterly.config import ROOT, compose_config, instantiate
-from painterly.inference import apply, build_method
-from painterly.inference.devices import pick_device
-from painterly.io.images import find_images, save_image
+from painterly.config import CHECKPOINT_DIR, compose_config, instantiate
+from painterly.stylize.pipeline import apply, build_method
+from painterly.stylize.devices import cpu_name, pick_device
+from painterly.io.grid import write_grid
+from painterly.stylize.images import find_images
 from painterly.io.tensors import load_rgb, resize_long
 
 METHODS = ("johnson", "gatys", "adain")
@@ -72,33 +69,7 @@ def load_photos(folder, size: int, limit: int | None) -> list[tuple[str, torch.T
 def machine() -> str:
     if torch.cuda.is_available():
         return f"GPU {torch.cuda.get_device_name()}, torch {torch.__version__}"
-    cpu = platform.processor() or platform.machine()
-    if Path("/proc/cpuinfo").exists():
-        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return f"CPU {cpu} ({os.cpu_count()} cores, {torch.get_num_threads()} threads), torch {torch.__version__}"
-
-
-def fit(image: torch.Tensor, size: int) -> torch.Tensor:
-    """(3, h, w) -> (3, size, size): shrunk to fit and centred on white."""
-    image = resize_long(image, size)
-    h, w = image.shape[-2:]
-    top, left = (size - h) // 2, (size - w) // 2
-    return F.pad(image, (left, size - w - left, top, size - h - top), value=1.0)
-
-
-def write_grid(path, rows: list[list[torch.Tensor | None]], labels: list[str], size: int) -> None:
-    """One row per photo, one labelled column per entry; a None cell (a skipped method) is grey."""
-    cells = [fit(cell, size) if cell is not None else torch.full((3, size, size), 0.85) for row in rows for cell in row]
-    grid = TF.to_pil_image(make_grid(cells, nrow=len(labels), padding=4, pad_value=1.0))
-    header = Image.new("RGB", (grid.width, 24), "white")
-    draw = ImageDraw.Draw(header)
-    for i, label in enumerate(labels):
-        draw.text((4 + i * (size + 4) + size // 2, 12), label, fill="black", anchor="mm")
-    sheet = Image.new("RGB", (grid.width, grid.height + header.height), "white")
-    sheet.paste(header)
-    sheet.paste(grid, (0, header.height))
-    save_image(sheet, path)
+    return f"CPU {cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} threads), torch {torch.__version__}"
 
 
 def write_tables(out: Path, rows: list[dict], title: str) -> None:
@@ -118,7 +89,7 @@ def evaluate(options: dict, overrides: dict) -> Path:
     size, limit = int(options["size"]), int(options["limit"]) if options["limit"] else None
     cfg = style_config(options["style"])
     name, painting = cfg.style.name, load_rgb(cfg.style.image)
-    ckpt = Path(options["ckpt"] or ROOT / "checkpoints" / f"{name}.pt")
+    ckpt = Path(options["ckpt"] or CHECKPOINT_DIR / f"{name}.pt")
     photos = load_photos(options["input"], size, limit)
     out = Path(options["output"])
     device = pick_device(options["device"])

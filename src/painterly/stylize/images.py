@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from painterly import PainterlyError
-from painterly.io.files import atomic_path
+from painterly.stylize.files import atomic_path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 MAX_PIXELS = 16384 * 16384  # larger images are refused as decompression bombs

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from painterly import PainterlyError
-from painterly.inference import find_jobs, run
-from painterly.io.video import transform_video
-from painterly.methods.johnson import Johnson
+from painterly.stylize.johnson import Johnson
+from painterly.stylize.pipeline import find_jobs, stylize_files
+from painterly.stylize.video import transform_video
 
 
 def make_clip(path, frames=12, fps=12, size=(48, 32), audio=True):
@@ -79,6 +79,6 @@ def test_stylize_pipeline_runs_a_video_in_batches(tmp_path, style_ckpt, capsys):
     src = make_clip(tmp_path / "clip.mp4", frames=6)
     jobs = find_jobs(src)
     assert jobs == [(src, tmp_path / "clip_stylized.mp4")]
-    assert run(Johnson(style_ckpt, device="cpu"), jobs, strength=0.5, batch_size=4) == []
+    assert stylize_files(Johnson(style_ckpt, device="cpu"), jobs, strength=0.5, batch_size=4) == []
     assert len(probe(jobs[0][1])["frames"]) == 6 and probe(jobs[0][1])["audio"] == probe(src)["audio"]
     assert capsys.readouterr().out.startswith("stylize: done 6 frames, failed 0, ")

@@ -7,17 +7,17 @@ import torch
 
 from painterly import PainterlyError
 from painterly.cli import one_line_errors
-from painterly.config import ROOT, compose_config
-from painterly.evaluate import write_grid
-from painterly.inference import apply
+from painterly.config import CHECKPOINT_DIR, compose_config
+from painterly.io.grid import write_grid
+from painterly.stylize.pipeline import apply
 from painterly.io.tensors import load_rgb, resize_long
-from painterly.methods.johnson import Johnson
+from painterly.stylize.johnson import Johnson
 
 
 def gallery(ckpts, photos, output, size: int = 256, device: str = "auto") -> Path:
-    ckpts = ckpts or sorted((ROOT / "checkpoints").glob("*.pt"))
+    ckpts = ckpts or sorted(CHECKPOINT_DIR.glob("*.pt"))
     if not ckpts:
-        raise PainterlyError(f"no style checkpoints in {ROOT / 'checkpoints'}; pass ckpts=[...]")
+        raise PainterlyError(f"no style checkpoints in {CHECKPOINT_DIR}; pass ckpts=[...]")
     styles = [Johnson(ckpt, device=device) for ckpt in ckpts]
     names = [style.record["style"]["name"] for style in styles]
     paintings = [style.record["style_thumbnail"].float() / 255 for style in styles]

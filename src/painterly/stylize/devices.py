@@ -1,7 +1,9 @@
-"""Devices and precisions by name. torch is imported only when a torch device or dtype is asked for: stylize.py's
-cached ONNX path on a CPU never imports it, and importing it takes over a second."""
+"""Devices, precisions and tiles by name, and what the CPU can do. torch is imported only when a torch device or
+dtype is asked for: stylize.py's cached ONNX path on a CPU never imports it, and importing it takes over a second."""
 
+import platform
 import sys
+from functools import cache
 from pathlib import Path
 
 from painterly import PainterlyError
@@ -52,3 +54,33 @@ def pick_dtype(precision: str = "fp32"):
     import torch
 
     return getattr(torch, PRECISIONS[check_precision(precision)])
+
+
+def check_tile(tile: int | None, overlap: int, min_tile: int = 1) -> None:
+    """Tiles overlap by less than half a tile, so that every pixel has a tile where it is not in a feathered band."""
+    if tile is not None and not (tile >= min_tile and 0 <= overlap < tile / 2):
+        raise PainterlyError(f"tile must be at least {min_tile} and tile_overlap in [0, tile/2), "
+                             f"not tile={tile} tile_overlap={overlap}")
+
+
+@cache
+def openvino_core():
+    import openvino
+
+    return openvino.Core()
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX), as OpenVINO sees it. The one bf16 check:
+    training's CPU precision (configs/trainer/cpu.yaml) and stylize's precision=auto both read it."""
+    try:
+        return "BF16" in openvino_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except Exception:  # no working OpenVINO: its engine falls back to torch, and fp32 is the safe choice there
+        return False
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from painterly.inference.devices import pick_device, pick_dtype
-from painterly.inference.tiling import tiled
+from painterly.stylize.devices import pick_device, pick_dtype
+from painterly.methods.tiling import tiled
 from painterly.io.checkpoint import load_style
 from painterly.models.transformer import PaddedNet
 
@@ -63,9 +63,11 @@ class TorchEngine:
         Instance norm would give each tile its own colours and contrast, and the seams would show. So a first pass
         pools every norm layer's statistics over all tiles, and the second normalizes every tile with them.
         """
-        run = lambda: tiled(self.forward, image, self.tile, self.tile_overlap)  # noqa: E731
-        with pooled_norm_stats(self.net, run):
-            return run()
+        def tiled_pass():
+            return tiled(self.forward, image, self.tile, self.tile_overlap)
+
+        with pooled_norm_stats(self.net, tiled_pass):
+            return tiled_pass()
 
     @torch.inference_mode()
     def __call__(self, images: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from painterly import PainterlyError
+from painterly.stylize.devices import check_tile
 
 
 def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
@@ -32,8 +32,7 @@ def tiled(fn, image: torch.Tensor, tile: int, overlap: int = 32) -> torch.Tensor
     `fn` maps (B, C, h, w) to (B, C', h, w); any feed-forward method qualifies. Only one tile's activations are
     alive at a time. A convolutional `fn` gives the untiled result except within its receptive field of a tile edge.
     """
-    if not 0 <= overlap < tile:
-        raise PainterlyError(f"tile_overlap must be at least 0 and below tile={tile}, not {overlap}")
+    check_tile(tile, overlap)
     height, width = image.shape[-2:]
     if height <= tile and width <= tile:
         return fn(image)

@@ -4,8 +4,8 @@ import torch
 
 from painterly import PainterlyError
 from painterly.config import compose_config
-from painterly.inference import apply, build_method
-from painterly.io.images import save_image
+from painterly.stylize.images import save_image
+from painterly.stylize.pipeline import apply, build_method
 
 
 def adain(style_image, *overrides):

@@ -2,7 +2,7 @@ import torch
 from conftest import make_style_checkpoint, write_photos
 from PIL import Image
 
-from painterly.gallery import gallery
+from painterly.cli.gallery import gallery
 
 
 def test_grid_has_a_row_per_photo_and_a_column_per_style(tmp_path):

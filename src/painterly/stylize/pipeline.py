@@ -7,6 +7,7 @@ everything around it is here. No torch: a method that needs it imports it.
 import glob
 import sys
 import time
+from functools import partial
 from itertools import takewhile
 from pathlib import Path
 
@@ -16,8 +17,8 @@ from tqdm import tqdm
 
 from painterly import PainterlyError
 from painterly.config import instantiate
-from painterly.io.images import IMAGE_EXTENSIONS, find_images, open_image, resize_images, save_image, to_array, to_pil
-from painterly.io.video import VIDEO_EXTENSIONS, is_video, transform_video
+from painterly.stylize.images import IMAGE_EXTENSIONS, find_images, open_image, resize_images, save_image, to_array, to_pil
+from painterly.stylize.video import VIDEO_EXTENSIONS, is_video, transform_video
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, the Y of YCbCr as JPEG uses it
 
@@ -114,7 +115,7 @@ def find_jobs(input, output=None) -> list[tuple[Path, Path]]:
     return [(file, folder / file.relative_to(base)) for file in files]
 
 
-def run(method, jobs, max_size=None, scale=None, strength=1.0, preserve_color=False, batch_size=8) -> list[str]:
+def stylize_files(method, jobs, max_size=None, scale=None, strength=1.0, preserve_color=False, batch_size=8) -> list[str]:
     """Stylize every (source, destination) job, going on past bad files. Prints the failures and a one-line summary.
 
     Returns the failures as `file: reason` lines.
@@ -126,9 +127,10 @@ def run(method, jobs, max_size=None, scale=None, strength=1.0, preserve_color=Fa
     for src, dst in tqdm(jobs, unit="image", disable=len(jobs) < 2 or None):
         try:
             if is_video(src):
-                fn = lambda frames: apply(method, frames, strength, preserve_color)  # noqa: E731
-                size = lambda w, h: target_size(w, h, max_size, scale)  # noqa: E731
-                done, unit = done + transform_video(src, dst, fn, batch_size, size), "frame"
+                frames = transform_video(src, dst, partial(apply, method, strength=strength,
+                                                          preserve_color=preserve_color),
+                                         batch_size, partial(target_size, max_size=max_size, scale=scale))
+                done, unit = done + frames, "frame"
             else:
                 stylize_image(method, src, dst, max_size, scale, strength, preserve_color)
                 done += 1

@@ -1,0 +1,32 @@
+"""Labelled grids of images as one PNG: the evaluation sheet and the style gallery."""
+
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+from torchvision.transforms.v2 import functional as TF
+from torchvision.utils import make_grid
+
+from painterly.io.tensors import resize_long
+from painterly.stylize.images import save_image
+
+
+def fit(image: torch.Tensor, size: int) -> torch.Tensor:
+    """(3, h, w) -> (3, size, size): shrunk to fit and centred on white."""
+    image = resize_long(image, size)
+    h, w = image.shape[-2:]
+    top, left = (size - h) // 2, (size - w) // 2
+    return F.pad(image, (left, size - w - left, top, size - h - top), value=1.0)
+
+
+def write_grid(path, rows: list[list[torch.Tensor | None]], labels: list[str], size: int) -> None:
+    """One row per photo, one labelled column per entry; a None cell (a skipped method) is grey."""
+    cells = [fit(cell, size) if cell is not None else torch.full((3, size, size), 0.85) for row in rows for cell in row]
+    grid = TF.to_pil_image(make_grid(cells, nrow=len(labels), padding=4, pad_value=1.0))
+    header = Image.new("RGB", (grid.width, 24), "white")
+    draw = ImageDraw.Draw(header)
+    for i, label in enumerate(labels):
+        draw.text((4 + i * (size + 4) + size // 2, 12), label, fill="black", anchor="mm")
+    sheet = Image.new("RGB", (grid.width, grid.height + header.height), "white")
+    sheet.paste(header)
+    sheet.paste(grid, (0, header.height))
+    save_image(sheet, path)
