@@ -1,5 +1,5 @@
 # make demo: train a style briefly on the bundled photos and stylize a photo (CPU, no downloads)
-# make test: the test suite (what CI runs)
+# make test: ruff (lint and format) and the test suite (what CI runs)
 # make bench: naive eager against painterly's defaults, side by side (random weights, no data; minutes on a CPU)
 PYTHON ?= python3
 VENV := .venv
@@ -24,6 +24,8 @@ demo: setup
 	@echo "stylized photo: outputs/demo/astronaut_starry_night.jpg"
 
 test: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
 bench: setup

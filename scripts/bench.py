@@ -1,6 +1,6 @@
 """Speed of painterly's default paths against a naive eager baseline, measured side by side in one run.
 
-    python scripts/bench.py [--sizes 256 512 1024] [--repeats 5] [--train-steps 5] [--device auto] [--threads N]
+    python scripts/bench.py [sizes=[256,512,1024]] [repeats=5] [train_steps=5] [folder=false] [device=auto] [threads=N]
 
 Random weights and synthetic images: no data or checkpoints needed. Prints one markdown table.
 - inference: naive = `with torch.no_grad(): net(x)` in fp32 NCHW (pytorch/examples); default = the johnson
@@ -15,7 +15,6 @@ Random weights and synthetic images: no data or checkpoints needed. Prints one m
 Each pair is timed interleaved (naive, default, naive, ...) after warm-up, and the medians are compared.
 """
 
-import argparse
 import datetime
 import itertools
 import os
@@ -32,13 +31,14 @@ import torch
 from hydra.utils import instantiate
 from PIL import Image
 
+from painterly.cli.launch import launch
 from painterly.config import ROOT, compose_config
-from painterly.stylize.devices import cpu_name, pick_device
 from painterly.io.checkpoint import save_style, style_record
 from painterly.losses.perceptual import gram_matrix
 from painterly.losses.vgg import VGGFeatures, layer_names
-from painterly.stylize.johnson import Johnson
 from painterly.models.transformer import TransformerNet
+from painterly.stylize.devices import cpu_name, pick_device
+from painterly.stylize.johnson import Johnson
 
 
 def sync(device):
@@ -75,19 +75,28 @@ def bench_inference(sizes, repeats, device, rows, tmp):
     start = time.perf_counter()
     method = Johnson(ckpt, device=str(device))
     print(f"default: engine {method.engine}, precision {method.precision}", end="")
-    print(f"; one-time ONNX export at the first use of a style: {time.perf_counter() - start:.1f} s"
-          if method.engine != "torch" else "")
+    print(
+        f"; one-time ONNX export at the first use of a style: {time.perf_counter() - start:.1f} s"
+        if method.engine != "torch"
+        else ""
+    )
     fp32 = Johnson(ckpt, device=str(device), precision="fp32")
     naive = net.to(device)
     for batch, height, width in sizes:
         x = torch.rand(batch, 3, height, width)
         pixels = x.numpy()
 
-        def run_naive():
+        def run_naive(x=x):
             with torch.no_grad():
                 naive(x.to(device)).clamp(0, 1).cpu()
 
-        base, ours, exact = median_seconds([run_naive, lambda: method(pixels), lambda: fp32(pixels)], device, repeats)
+        def run_default(pixels=pixels):
+            method(pixels)
+
+        def run_fp32(pixels=pixels):
+            fp32(pixels)
+
+        base, ours, exact = median_seconds([run_naive, run_default, run_fp32], device, repeats)
         with torch.no_grad():
             difference = np.abs(method(pixels) - naive(x.to(device)).clamp(0, 1).cpu().numpy()).mean() * 255
         label = f"{width}x{height}" + (f", batch {batch}" if batch > 1 else "")
@@ -124,24 +133,29 @@ def bench_folder(repeats, rows, tmp, count=4, size=512):
     for i in range(count):  # smooth random colour fields, so JPEG sizes are photo-like
         pixels = generator.integers(0, 256, (size // 32, size // 32, 3), dtype=np.uint8)
         Image.fromarray(pixels).resize((size, size), Image.Resampling.BICUBIC).save(photos / f"{i}.jpg", quality=90)
-    warm_cache, runs = tmp / "warm-cache", itertools.count()
+    warm_cache, launches = tmp / "warm-cache", itertools.count()
 
-    def launch(args, cache):
+    def spawn(args, cache):
         env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
         subprocess.run([sys.executable, *map(str, args)], env=env, check=True, capture_output=True)
 
     def naive():
-        launch(["-c", NAIVE_SCRIPT, ckpt, photos, tmp / "naive"], tmp / "unused")
+        spawn(["-c", NAIVE_SCRIPT, ckpt, photos, tmp / "naive"], tmp / "unused")
 
     def stylize(cache):
-        launch([ROOT / "stylize.py", f"ckpt={ckpt}", f"input={photos}", f"output={tmp / 'ours'}"], cache)
+        spawn([ROOT / "stylize.py", f"ckpt={ckpt}", f"input={photos}", f"output={tmp / 'ours'}"], cache)
 
-    cold = lambda: stylize(tmp / f"cold-cache-{next(runs)}")  # noqa: E731  (a new, empty cache every run)
-    base, first, later = median_seconds([naive, cold, lambda: stylize(warm_cache)], torch.device("cpu"), repeats,
-                                        warmup=1)
+    def cold():
+        stylize(tmp / f"cold-cache-{next(launches)}")  # a new, empty cache every time
+
+    base, first, later = median_seconds(
+        [naive, cold, lambda: stylize(warm_cache)], torch.device("cpu"), repeats, warmup=1
+    )
     label = f"stylize.py, folder of {count} {size}x{size} photos, whole process, s"
     rows.append((f"{label} (first use: ONNX export)", base, first))
     rows.append((f"{label} (cached export)", base, later))
+
+
 def bench_training(steps, device, rows, image_size=256, batch_size=4):
     cfg = compose_config("train", ["paths.output_dir=/tmp", f"data.image_size={image_size}"])
     loss = instantiate(cfg.loss).to(device)
@@ -160,8 +174,10 @@ def bench_training(steps, device, rows, image_size=256, batch_size=4):
         out = naive_net(photos)
         f_out, f_in = vgg(out, every_layer), vgg(photos, every_layer)
         content = sum(w * torch.nn.functional.mse_loss(f_out[n], f_in[n]) for n, w in loss.content_layers.items())
-        style_term = sum(w * torch.nn.functional.mse_loss(gram_matrix(f_out[n]), grams[n].expand(batch_size, -1, -1))
-                         for n, w in loss.style_layers.items())
+        style_term = sum(
+            w * torch.nn.functional.mse_loss(gram_matrix(f_out[n]), grams[n].expand(batch_size, -1, -1))
+            for n, w in loss.style_layers.items()
+        )
         total = loss.content_weight * content + loss.style_weight * style_term
         naive_opt.zero_grad()
         total.backward()
@@ -190,33 +206,27 @@ def number(value: float) -> str:
     return f"{value:.1f}" if value >= 10 else f"{value:.3g}"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024], help="square image sizes")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--train-steps", type=int, default=5, help="timed training steps (0: skip training)")
-    parser.add_argument("--no-folder", action="store_true", help="skip the whole-process stylize.py runs")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch and the ONNX engines (default: physical cores)")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # and for the subprocesses of the folder runs
+def bench(cfg) -> None:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+        os.environ["OMP_NUM_THREADS"] = str(cfg.threads)  # and for the subprocesses of the folder runs
 
-    device = pick_device(args.device)
-    sizes = [(1, s, s) for s in args.sizes] + ([(1, 1080, 1920), (8, 1080, 1920)] if device.type == "cuda" else [])
+    device = pick_device(cfg.device)
+    sizes = [(1, s, s) for s in cfg.sizes] + ([(1, 1080, 1920), (8, 1080, 1920)] if device.type == "cuda" else [])
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
-    print(f"{datetime.date.today()}, device: {device.type} ({name}), {os.cpu_count()} logical CPUs, "
-          f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
-          f"openvino {openvino.__version__}, python {sys.version.split()[0]}")
+    print(
+        f"{datetime.date.today()}, device: {device.type} ({name}), {os.cpu_count()} logical CPUs, "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
+        f"openvino {openvino.__version__}, python {sys.version.split()[0]}"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # the bench's exports stay out of the user's cache
-        bench_inference(sizes, args.repeats, device, rows, Path(tmp))
-        if not args.no_folder:
-            bench_folder(args.repeats, rows, Path(tmp))
-    if args.train_steps:
-        bench_training(args.train_steps, device, rows)
+        bench_inference(sizes, cfg.repeats, device, rows, Path(tmp))
+        if cfg.folder:
+            bench_folder(cfg.repeats, rows, Path(tmp))
+    if cfg.train_steps:
+        bench_training(cfg.train_steps, device, rows)
     print("\n| measure | naive eager | painterly default | speed-up |\n| --- | ---: | ---: | ---: |")
     for label, base, ours in rows:
         speedup = ours / base if "steps/s" in label else base / ours
@@ -224,4 +234,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    launch("bench", "bench", bench)

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -49,8 +52,14 @@ def make_style_checkpoint(path, seed=0):
     torch.manual_seed(seed)
     model = TransformerNet(width=4, num_residual=1)
     config = {"_target_": "painterly.models.transformer.TransformerNet", "width": 4, "num_residual": 1}
-    record = style_record(model, config, style={"name": "tiny", "image": "tiny.jpg"}, loss={}, steps=0,
-                          thumbnail=torch.zeros(3, 8, 8, dtype=torch.uint8))
+    record = style_record(
+        model,
+        config,
+        style={"name": "tiny", "image": "tiny.jpg"},
+        loss={},
+        steps=0,
+        thumbnail=torch.zeros(3, 8, 8, dtype=torch.uint8),
+    )
     return save_style(record, path)
 
 
@@ -65,6 +74,7 @@ def write_bad_images(folder):
     import zlib
 
     folder.mkdir(parents=True, exist_ok=True)
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -75,10 +85,15 @@ def write_bad_images(folder):
     whole.write_bytes(whole.read_bytes()[:300])
     # a 30000 x 30000 PNG header: tiny on disk, 900 megapixels once decoded
     header = chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0))
-    (folder / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                                      + chunk(b"IEND", b""))
-    return {"empty.jpg": "empty file", "notes.png": "not an image", "truncated.jpg": "truncated",
-            "bomb.png": "too large"}
+    (folder / "bomb.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+    return {
+        "empty.jpg": "empty file",
+        "notes.png": "not an image",
+        "truncated.jpg": "truncated",
+        "bomb.png": "too large",
+    }
 
 
 def rand(*shape, seed=0):
@@ -90,3 +105,11 @@ def random_image(mode, size, seed=0):
     channels = len(Image.new(mode, (1, 1)).getbands())
     pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
     return Image.fromarray(pixels.squeeze(-1)).convert(mode) if channels == 1 else Image.fromarray(pixels, mode)
+
+
+def run_script(script, *args, cwd=None, timeout=300):
+    """`python <script relative to the checkout> args...` as a user runs it, output captured as text."""
+    from painterly.config import ROOT
+
+    command = [sys.executable, str(ROOT / script), *map(str, args)]
+    return subprocess.run(command, cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout)

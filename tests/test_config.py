@@ -44,5 +44,7 @@ def test_cpu_training_uses_bf16_where_the_cpu_has_bf16_instructions(tmp_path):
     native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
     cfg = compose_config("train", [f"paths.output_dir={tmp_path}"])
     assert cfg.trainer.precision == ("bf16-mixed" if native else "32-true")
-    assert compose_config("train", [f"paths.output_dir={tmp_path}", "trainer.precision=32-true"]).trainer.precision \
+    assert (
+        compose_config("train", [f"paths.output_dir={tmp_path}", "trainer.precision=32-true"]).trainer.precision
         == "32-true"
+    )

@@ -1,4 +1,5 @@
-"""Where the project's configs live, the resolvers they use, and one-line errors for bad config names."""
+"""The project root (found from its `.project-root` marker), its configs, their resolvers, and composing them with
+one-line errors. No torch: stylize.py composes configs too."""
 
 import os
 from pathlib import Path
@@ -47,11 +48,9 @@ def compose_config(config_name: str, overrides=(), hydra_config: bool = False):
         raise PainterlyError(" ".join(str(error).split())) from None
 
 
-def check_overrides(config_name: str, argv) -> None:
-    """Fail fast, in one line, on an unknown config name or key before Hydra starts a run."""
-    if any(arg in ("-m", "--multirun") for arg in argv):
-        return  # sweep values are Hydra's to expand
-    compose_config(config_name, [arg for arg in argv if not arg.startswith("-")], hydra_config=True)
+def group_names(group: str) -> list[str]:
+    """The options of a config group: configs/<group>/*.yaml."""
+    return sorted(path.stem for path in (CONFIG_DIR / group).glob("*.yaml"))
 
 
 def instantiate(node, **kwargs):

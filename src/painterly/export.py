@@ -24,9 +24,16 @@ def export_onnx(module: torch.nn.Module, path: Path) -> None:
     axes = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # it is deprecated, and chatty about shape inference
-        torch.onnx.export(module.eval(), (torch.rand(1, 3, 64, 64),), str(path), dynamo=False, opset_version=17,
-                          input_names=["image"], output_names=["stylized"],
-                          dynamic_axes={"image": axes, "stylized": axes})
+        torch.onnx.export(
+            module.eval(),
+            (torch.rand(1, 3, 64, 64),),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["image"],
+            output_names=["stylized"],
+            dynamic_axes={"image": axes, "stylized": axes},
+        )
 
 
 def export_torchscript(module: torch.nn.Module, path: Path) -> None:

@@ -1,20 +1,25 @@
 import csv
-import subprocess
-import sys
 
 from PIL import Image
 
-from painterly.config import ROOT
+from conftest import run_script
 
 
 def evaluate(*args):
-    return subprocess.run([sys.executable, str(ROOT / "scripts/evaluate.py"), *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return run_script("scripts/evaluate.py", *args)
 
 
 def test_end_to_end_on_two_tiny_photos(tmp_path, photo_dir, style_image, style_ckpt):
-    result = evaluate(f"style={style_image}", f"input={photo_dir}", f"output={tmp_path / 'eval'}", "limit=2",
-                      f"ckpt={style_ckpt}", "size=32", "gatys.iterations=2", "device=cpu")
+    result = evaluate(
+        f"style={style_image}",
+        f"input={photo_dir}",
+        f"output={tmp_path / 'eval'}",
+        "limit=2",
+        f"ckpt={style_ckpt}",
+        "size=32",
+        "gatys.iterations=2",
+        "device=cpu",
+    )
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(open(tmp_path / "eval/table.csv")))
     assert [r["method"] for r in rows] == ["photo (unchanged)", "johnson", "gatys", "adain"]
@@ -27,16 +32,26 @@ def test_end_to_end_on_two_tiny_photos(tmp_path, photo_dir, style_image, style_c
 
 
 def test_without_a_checkpoint_johnson_is_skipped_with_a_note(tmp_path, photo_dir, style_image):
-    result = evaluate(f"style={style_image}", f"input={photo_dir}", f"output={tmp_path / 'eval'}", "limit=1",
-                      f"ckpt={tmp_path / 'none.pt'}", "size=24", "gatys.iterations=1")
+    result = evaluate(
+        f"style={style_image}",
+        f"input={photo_dir}",
+        f"output={tmp_path / 'eval'}",
+        "limit=1",
+        f"ckpt={tmp_path / 'none.pt'}",
+        "size=24",
+        "gatys.iterations=1",
+    )
     assert result.returncode == 0, result.stderr
     rows = {r["method"]: r for r in csv.DictReader(open(tmp_path / "eval/table.csv"))}
     assert rows["johnson"]["note"].startswith("skipped: no checkpoint") and rows["johnson"]["style_loss"] == ""
 
 
 def test_bad_arguments_fail_in_one_line(tmp_path):
-    for args, message in [(["input=x"], "usage:"), (["style=the_scream", "input=x", "sizes=3"], "unknown argument"),
-                          (["style=nope", f"input={tmp_path}"], "unknown style 'nope'"),
-                          (["style=the_scream", f"input={tmp_path}"], "no images found")]:
+    for args, message in [
+        (["input=x"], "style= and input= are required"),
+        (["style=the_scream", "input=x", "sizes=3"], "unknown key 'sizes'; did you mean 'size'?"),
+        (["style=nope", f"input={tmp_path}"], "unknown style 'nope'"),
+        (["style=the_scream", f"input={tmp_path}"], "no images found"),
+    ]:
         result = evaluate(*args)
         assert result.returncode == 1 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

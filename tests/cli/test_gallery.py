@@ -1,8 +1,9 @@
 import torch
-from conftest import make_style_checkpoint, write_photos
 from PIL import Image
 
 from painterly.cli.gallery import gallery
+
+from conftest import make_style_checkpoint, write_photos
 
 
 def test_grid_has_a_row_per_photo_and_a_column_per_style(tmp_path):
@@ -15,5 +16,5 @@ def test_grid_has_a_row_per_photo_and_a_column_per_style(tmp_path):
     assert grid.height - 24 == 4 * cell + 4  # header, then the paintings' row + three photos
     # the stylized cells differ between the two styles
     pixels = torch.tensor(list(grid.getdata()), dtype=torch.float32).reshape(grid.height, grid.width, 3)
-    first, second = (pixels[24 + cell + 4:24 + 2 * cell, 4 + k * cell:(k + 1) * cell] for k in (1, 2))
+    first, second = (pixels[24 + cell + 4 : 24 + 2 * cell, 4 + k * cell : (k + 1) * cell] for k in (1, 2))
     assert (first - second).abs().mean() > 1

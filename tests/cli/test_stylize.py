@@ -1,25 +1,31 @@
 """The stylize command as users run it: exit codes and one-line messages. Each launch costs seconds, so few."""
 
-import subprocess
-import sys
-
 import torch
-from conftest import write_bad_images, write_photos
 from PIL import Image
 
 from painterly.config import ROOT
 
+from conftest import run_script, write_bad_images, write_photos
+
 
 def stylize(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, str(ROOT / "stylize.py"), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return run_script("stylize.py", *args, cwd=cwd, timeout=120)
 
 
 def test_folder_with_bad_files(tmp_path, style_ckpt):
     photos = write_photos(tmp_path / "in", count=2)
     reasons = write_bad_images(tmp_path / "in")
-    result = stylize(f"ckpt={style_ckpt}", f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}",
-                     "preserve_color=true", "strength=0.8", "tile=32", "tile_overlap=8", "device=cpu", cwd=tmp_path)
+    result = stylize(
+        f"ckpt={style_ckpt}",
+        f"input={tmp_path / 'in'}",
+        f"output={tmp_path / 'out'}",
+        "preserve_color=true",
+        "strength=0.8",
+        "tile=32",
+        "tile_overlap=8",
+        "device=cpu",
+        cwd=tmp_path,
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     failures = sorted(line for line in result.stderr.splitlines() if line.startswith("stylize: "))
     assert len(failures) == len(reasons)
@@ -59,16 +65,15 @@ def test_unknown_key_fails_in_one_line(tmp_path):
 # method=adain|gatys as users run them
 def test_adain_keeps_the_size_with_alpha_and_preserve_color(tmp_path, photo_dir, style_image):
     photo = photo_dir / "photo_0.jpg"  # 40 x 32
-    result = stylize("method=adain", f"style={style_image}", f"input={photo}", f"output={tmp_path / 'a.png'}",
-                     "alpha=0.8", "preserve_color=true")
+    options = ["alpha=0.8", "preserve_color=true"]
+    result = stylize("method=adain", f"style={style_image}", f"input={photo}", f"output={tmp_path / 'a.png'}", *options)
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "a.png").size == (40, 32)
 
 
 def test_gatys_works_at_size_and_shows_the_losses(tmp_path, photo_dir, style_image):
-    photo = photo_dir / "photo_0.jpg"  # 40 x 32
-    result = stylize("method=gatys", f"style={style_image}", f"input={photo}", f"output={tmp_path / 'g.png'}",
-                     "size=48", "iterations=3", "optimizer=adam")
+    photo, options = photo_dir / "photo_0.jpg", ["size=48", "iterations=3", "optimizer=adam"]  # a 40 x 32 photo
+    result = stylize("method=gatys", f"style={style_image}", f"input={photo}", f"output={tmp_path / 'g.png'}", *options)
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "g.png").size == (48, 38)
     assert "gatys" in result.stderr and "style=" in result.stderr  # the progress bar with its loss terms

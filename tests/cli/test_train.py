@@ -5,7 +5,6 @@ import time
 
 import pytest
 import torch
-from helpers.run_if import run_if
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from painterly import PainterlyError
@@ -14,13 +13,23 @@ from painterly.config import ROOT, compose_config
 from painterly.io.checkpoint import load_style
 from painterly.stylize.checkpoints import cached_onnx_path
 
+from helpers.run_if import run_if
+
 
 def config(tmp_path, photo_dir, style_image, *overrides, run="run"):
-    return compose_config("train", [
-        "debug=fast", f"data.root={photo_dir}", "data.num_holdout=2", f"style.image={style_image}",
-        f"paths.output_dir={tmp_path / run}", f"export_dir={tmp_path / 'export'}", "+trainer.enable_progress_bar=false",
-        *overrides,
-    ])
+    return compose_config(
+        "train",
+        [
+            "debug=fast",
+            f"data.root={photo_dir}",
+            "data.num_holdout=2",
+            f"style.image={style_image}",
+            f"paths.output_dir={tmp_path / run}",
+            f"export_dir={tmp_path / 'export'}",
+            "+trainer.enable_progress_bar=false",
+            *overrides,
+        ],
+    )
 
 
 def test_fit_logs_and_exports(tmp_path, photo_dir, style_image):
@@ -40,7 +49,10 @@ def test_fit_logs_and_exports(tmp_path, photo_dir, style_image):
     assert cached_onnx_path(path).is_file()  # exported for stylize.py by the run itself
 
     run = tmp_path / "run"
-    assert sorted(p.name for p in (run / "tensorboard" / "grids").glob("*.png")) == ["step_000002.png", "step_000004.png"]
+    assert sorted(p.name for p in (run / "tensorboard" / "grids").glob("*.png")) == [
+        "step_000002.png",
+        "step_000004.png",
+    ]
     events = EventAccumulator(str(run / "tensorboard")).Reload()
     scalars = set(events.Tags()["scalars"])
     assert {"train/content_loss", "train/style_loss", "train/tv_loss", "train/total_loss", "lr-Adam"} <= scalars
@@ -53,7 +65,11 @@ def test_resume_keeps_step_count_and_optimizer_state(tmp_path, photo_dir, style_
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["global_step"] == 2
 
-    path = train(config(tmp_path, photo_dir, style_image, "trainer.max_steps=4", f"ckpt_path={last}", "overwrite=true", run="second"))
+    path = train(
+        config(
+            tmp_path, photo_dir, style_image, "trainer.max_steps=4", f"ckpt_path={last}", "overwrite=true", run="second"
+        )
+    )
     resumed = torch.load(tmp_path / "second" / "checkpoints" / "last.ckpt", weights_only=True)
     assert resumed["global_step"] == 4
     adam_state = next(iter(resumed["optimizer_states"][0]["state"].values()))
@@ -112,8 +128,17 @@ def test_unknown_style_is_one_line_listing_the_styles():
 def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, photo_dir, style_image):
     run = tmp_path / "killed"
     last = run / "checkpoints" / "last.ckpt"
-    command = [sys.executable, str(ROOT / "train.py"), "debug=fast", "trainer.max_steps=100000", f"data.root={photo_dir}",
-               "data.num_holdout=2", f"style.image={style_image}", f"hydra.run.dir={run}", f"export_dir={tmp_path / 'x'}"]
+    command = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "debug=fast",
+        "trainer.max_steps=100000",
+        f"data.root={photo_dir}",
+        "data.num_holdout=2",
+        f"style.image={style_image}",
+        f"hydra.run.dir={run}",
+        f"export_dir={tmp_path / 'x'}",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 180

@@ -1,4 +1,3 @@
-
 from painterly.data.dataset import PhotoDataset, train_transform
 
 

@@ -6,11 +6,12 @@ import sys
 
 import pytest
 import torch
-from conftest import make_style_checkpoint, write_photos
 
 from painterly import PainterlyError
 from painterly.config import ROOT
 from painterly.io.checkpoint import load_style, read_checkpoint
+
+from conftest import make_style_checkpoint, write_photos
 
 NET = "painterly.models.transformer.TransformerNet"
 
@@ -52,37 +53,43 @@ def test_nested_targets_are_never_built(tmp_path, lightning):
     assert victim.read_text() == "precious" and not (tmp_path / "created").exists()
 
 
-@pytest.mark.parametrize("model, problem", [
-    ({"_target_": NET, "width": 10**9, "num_residual": 1}, "width must be an integer in"),
-    ({"_target_": NET, "width": 4, "num_residual": 10**6}, "num_residual must be an integer in"),
-    ({"_target_": NET, "width": 0}, "width must be an integer in"),
-    ({"_target_": NET, "width": "32"}, "width must be an integer in"),
-    ({"_target_": NET, "width": 4.0}, "width must be an integer in"),
-    ({"_target_": NET, "width": True}, "width must be an integer in"),
-    ({"_target_": NET, "depth": 3}, "unknown model argument 'depth'"),
-    ({"_target_": "torch.nn.Linear", "in_features": 3}, "unsupported model 'torch.nn.Linear'"),
-    ("painterly.models.transformer.TransformerNet", "model is not a mapping"),
-])
+@pytest.mark.parametrize(
+    "model, problem",
+    [
+        ({"_target_": NET, "width": 10**9, "num_residual": 1}, "width must be an integer in"),
+        ({"_target_": NET, "width": 4, "num_residual": 10**6}, "num_residual must be an integer in"),
+        ({"_target_": NET, "width": 0}, "width must be an integer in"),
+        ({"_target_": NET, "width": "32"}, "width must be an integer in"),
+        ({"_target_": NET, "width": 4.0}, "width must be an integer in"),
+        ({"_target_": NET, "width": True}, "width must be an integer in"),
+        ({"_target_": NET, "depth": 3}, "unknown model argument 'depth'"),
+        ({"_target_": "torch.nn.Linear", "in_features": 3}, "unsupported model 'torch.nn.Linear'"),
+        ("painterly.models.transformer.TransformerNet", "model is not a mapping"),
+    ],
+)
 def test_model_arguments_are_checked(tmp_path, model, problem):
     with pytest.raises(PainterlyError, match=problem):
         read_checkpoint(tampered(tmp_path, model=model))
 
 
-@pytest.mark.parametrize("changes, problem", [
-    ({"style": {"name": "../../etc/passwd", "image": "x.jpg"}}, "style name"),
-    ({"style": {"name": "a/b", "image": "x.jpg"}}, "style name"),
-    ({"style": {"name": "x" * 500, "image": "x.jpg"}}, "style name"),
-    ({"style": {"name": 3, "image": "x.jpg"}}, "style name"),
-    ({"style": "starry"}, "style is not a mapping"),
-    ({"steps": -1}, "steps must be"),
-    ({"steps": "many"}, "steps must be"),
-    ({"style_thumbnail": torch.zeros(3, 8, 8)}, "style_thumbnail"),
-    ({"style_thumbnail": torch.zeros(3, 5000, 8, dtype=torch.uint8)}, "style_thumbnail"),
-    ({"style_thumbnail": "file:///etc/passwd"}, "style_thumbnail"),
-    ({"recipe": ["rm -rf /"]}, "recipe is not a mapping"),
-    ({"state_dict": {"w": "not a tensor"}}, "state_dict"),
-    ({"version": "1"}, "format version"),
-])
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"style": {"name": "../../etc/passwd", "image": "x.jpg"}}, "style name"),
+        ({"style": {"name": "a/b", "image": "x.jpg"}}, "style name"),
+        ({"style": {"name": "x" * 500, "image": "x.jpg"}}, "style name"),
+        ({"style": {"name": 3, "image": "x.jpg"}}, "style name"),
+        ({"style": "starry"}, "style is not a mapping"),
+        ({"steps": -1}, "steps must be"),
+        ({"steps": "many"}, "steps must be"),
+        ({"style_thumbnail": torch.zeros(3, 8, 8)}, "style_thumbnail"),
+        ({"style_thumbnail": torch.zeros(3, 5000, 8, dtype=torch.uint8)}, "style_thumbnail"),
+        ({"style_thumbnail": "file:///etc/passwd"}, "style_thumbnail"),
+        ({"recipe": ["rm -rf /"]}, "recipe is not a mapping"),
+        ({"state_dict": {"w": "not a tensor"}}, "state_dict"),
+        ({"version": "1"}, "format version"),
+    ],
+)
 def test_every_field_is_checked(tmp_path, changes, problem):
     with pytest.raises(PainterlyError, match=problem):
         read_checkpoint(tampered(tmp_path, **changes))
@@ -100,12 +107,22 @@ def test_stylize_and_export_refuse_nested_targets_in_one_line(tmp_path):
     write_photos(tmp_path, count=1)
     env_cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     commands = {
-        "stylize": [ROOT / "stylize.py", f"ckpt={evil}", f"input={tmp_path / 'photo_0.jpg'}", f"output={tmp_path / 'o.png'}"],
+        "stylize": [
+            ROOT / "stylize.py",
+            f"ckpt={evil}",
+            f"input={tmp_path / 'photo_0.jpg'}",
+            f"output={tmp_path / 'o.png'}",
+        ],
         "export": [ROOT / "scripts" / "export.py", f"ckpt={evil}", f"out={tmp_path / 'o.onnx'}"],
     }
-    for prog, args in commands.items():
-        result = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=120,
-                                env={**os.environ, **env_cache})
+    for args in commands.values():
+        result = subprocess.run(
+            [sys.executable, *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, **env_cache},
+        )
         assert result.returncode == 1, result.stderr
         assert result.stderr.count("\n") == 1 and "width must be an integer" in result.stderr, result.stderr
     assert victim.read_text() == "precious" and not (tmp_path / "o.png").exists() and not (tmp_path / "o.onnx").exists()

@@ -49,7 +49,8 @@ def test_loss_terms_match_hand_computation():
         f_out, f_content, f_style = (loss.vgg(x, ["relu1_1", "relu2_1"]) for x in (output, content, style))
     content_expected = 3.0 * ((f_out["relu2_1"] - f_content["relu2_1"]) ** 2).mean()
     style_expected = 7.0 * sum(
-        w * ((gram_matrix(f_out[n]) - gram_matrix(f_style[n])) ** 2).mean() for n, w in [("relu1_1", 2.0), ("relu2_1", 0.5)]
+        w * ((gram_matrix(f_out[n]) - gram_matrix(f_style[n])) ** 2).mean()
+        for n, w in [("relu1_1", 2.0), ("relu2_1", 0.5)]
     )
     torch.testing.assert_close(terms["content"], content_expected)
     torch.testing.assert_close(terms["style"], style_expected)

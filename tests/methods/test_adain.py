@@ -37,7 +37,10 @@ def test_alpha_zero_is_the_decoders_reconstruction(style_image):
 def test_preserve_color_keeps_the_photos_chroma(method):
     photo = torch.rand(1, 3, 32, 32)
     out = torch.from_numpy(apply(method, photo.numpy(), preserve_color=True))
-    chroma = lambda x: x - x.mean(1, keepdim=True)  # noqa: E731  (equal shifts of R, G, B leave this unchanged)
+
+    def chroma(x):  # equal shifts of R, G, B leave this unchanged
+        return x - x.mean(1, keepdim=True)
+
     luma = torch.tensor([0.299, 0.587, 0.114])[:, None, None]
     unclamped = photo + ((torch.from_numpy(method(photo.numpy())) - photo) * luma).sum(1, keepdim=True)
     inside = ((unclamped > 0) & (unclamped < 1)).all(1, keepdim=True)

@@ -10,8 +10,9 @@ PAINTING = ROOT / "data/styles/the_scream.jpg"
 
 
 def gatys(style_image, *overrides):
-    cfg = compose_config("stylize", ["method=gatys", f"method.style={style_image}", "size=64", "method.progress=false",
-                                     *overrides])
+    cfg = compose_config(
+        "stylize", ["method=gatys", f"method.style={style_image}", "size=64", "method.progress=false", *overrides]
+    )
     return build_method(cfg.method)
 
 
@@ -42,8 +43,9 @@ def test_uses_the_training_loss_config(style_image):
     assert method.loss.content_layers == train.loss.content_layers
 
 
-@pytest.mark.parametrize("override, message", [("optimizer=sgd", "unknown optimizer 'sgd'"),
-                                               ("iterations=0", "must be positive")])
+@pytest.mark.parametrize(
+    "override, message", [("optimizer=sgd", "unknown optimizer 'sgd'"), ("iterations=0", "must be positive")]
+)
 def test_bad_arguments_fail_in_one_line(style_image, override, message):
     with pytest.raises(PainterlyError, match=message):
         gatys(style_image, override)

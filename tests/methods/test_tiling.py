@@ -1,4 +1,3 @@
-
 import torch
 
 from painterly.methods.tiling import tiled

@@ -1,13 +1,13 @@
-
 import numpy as np
 import pytest
 import torch
-from conftest import rand
-from helpers.run_if import run_if
 
 from painterly import PainterlyError
 from painterly.methods.tiling import tiled
 from painterly.stylize.johnson import Johnson
+
+from conftest import rand
+from helpers.run_if import run_if
 
 
 def test_tiled_johnson_normalizes_all_tiles_alike(style_ckpt):

@@ -1,12 +1,12 @@
-
 import numpy as np
 import pytest
 import torch
-from conftest import rand
 
 from painterly import PainterlyError
 from painterly.stylize import checkpoints
 from painterly.stylize.johnson import Johnson
+
+from conftest import rand
 
 
 def test_checkpoint_by_name_and_by_run_dir(tmp_path, monkeypatch, style_ckpt):
@@ -18,8 +18,11 @@ def test_checkpoint_by_name_and_by_run_dir(tmp_path, monkeypatch, style_ckpt):
         Johnson("nope")
 
     record = torch.load(style_ckpt, weights_only=True)  # what a Lightning checkpoint of a training run holds
-    lightning = {"painterly": {k: v for k, v in record.items() if k != "state_dict"}, "global_step": 7,
-                 "state_dict": {f"model.{k}": v for k, v in record["state_dict"].items()}}
+    lightning = {
+        "painterly": {k: v for k, v in record.items() if k != "state_dict"},
+        "global_step": 7,
+        "state_dict": {f"model.{k}": v for k, v in record["state_dict"].items()},
+    }
     (tmp_path / "run" / "checkpoints").mkdir(parents=True)
     torch.save(lightning, tmp_path / "run" / "checkpoints" / "last.ckpt")
     from_run = Johnson(tmp_path / "run", device="cpu")

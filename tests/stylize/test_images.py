@@ -8,7 +8,11 @@ from painterly.stylize.images import from_pixels, open_image, resize_images, to_
 def test_pixels_round_trip_and_layout():
     pixels = np.random.default_rng(0).integers(0, 256, (2, 5, 7, 3), dtype=np.uint8)
     images = from_pixels(pixels)
-    assert images.shape == (2, 3, 5, 7) and images.dtype == np.float32 and np.isclose(images[1, 2, 3, 4], pixels[1, 3, 4, 2] / 255)
+    assert (
+        images.shape == (2, 3, 5, 7)
+        and images.dtype == np.float32
+        and np.isclose(images[1, 2, 3, 4], pixels[1, 3, 4, 2] / 255)
+    )
     assert np.array_equal(to_pixels(images), pixels)
     assert np.array_equal(to_pixels(np.array([[[[-0.5]], [[0.5]], [[1.5]]]])), [[[[0, 128, 255]]]])  # clipped, rounded
 

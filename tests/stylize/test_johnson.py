@@ -4,7 +4,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import make_style_checkpoint, rand, random_image
 from PIL import Image
 
 from painterly import PainterlyError
@@ -14,6 +13,8 @@ from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import (
     build_method,
 )
+
+from conftest import make_style_checkpoint, rand, random_image
 
 
 @pytest.fixture
@@ -35,8 +36,12 @@ def test_johnson_any_size_batches_and_precisions(method, style_ckpt):
 def test_bad_checkpoints_fail_in_one_line(tmp_path):
     (tmp_path / "corrupt.pt").write_bytes(b"PK\x03\x04 not really a zip")
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
-    cases = {tmp_path / "missing.pt": "no such checkpoint", tmp_path / "corrupt.pt": "not a loadable checkpoint",
-             tmp_path / "other.pt": "not a painterly style checkpoint", None: "ckpt= is required"}
+    cases = {
+        tmp_path / "missing.pt": "no such checkpoint",
+        tmp_path / "corrupt.pt": "not a loadable checkpoint",
+        tmp_path / "other.pt": "not a painterly style checkpoint",
+        None: "ckpt= is required",
+    }
     for ckpt, reason in cases.items():
         with pytest.raises(PainterlyError, match=reason) as error:
             build_method(compose_config("stylize", [f"ckpt={ckpt}" if ckpt else "ckpt=null"]).method)
@@ -55,8 +60,12 @@ def test_default_engine_matches_eager_torch_and_caches_its_export(tmp_path, styl
     default, eager = Johnson(style_ckpt, device="cpu"), Johnson(style_ckpt, device="cpu", engine="torch")
     fp32 = Johnson(style_ckpt, device="cpu", precision="fp32")
     onnxruntime = Johnson(style_ckpt, device="cpu", engine="onnxruntime")
-    assert (default.engine, fp32.engine, eager.engine, onnxruntime.engine) == ("openvino", "openvino", "torch",
-                                                                               "onnxruntime")
+    assert (default.engine, fp32.engine, eager.engine, onnxruntime.engine) == (
+        "openvino",
+        "openvino",
+        "torch",
+        "onnxruntime",
+    )
     assert default.precision == ("bf16" if johnson.native_bf16() else "fp32") and eager.precision == "fp32"
     assert abs(default(image) - eager(image)).mean() < 1 / 255
     assert abs(fp32(image) - eager(image)).max() < 1e-4 and abs(onnxruntime(image) - eager(image)).max() < 1e-4
@@ -91,8 +100,10 @@ def test_a_cached_style_stylizes_without_importing_torch(tmp_path, style_ckpt, m
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     Johnson(style_ckpt, device="cpu")  # the first use exports and caches
     random_image("RGB", (40, 30)).save(tmp_path / "in.jpg")
-    code = ("import sys; from painterly.cli.stylize import main; sys.argv[1:] = sys.argv[2:]\n"
-            "try: main()\nexcept SystemExit as e: assert not e.code\nprint('torch' in sys.modules)")
+    code = (
+        "import sys; from painterly.cli.stylize import main; sys.argv[1:] = sys.argv[2:]\n"
+        "try: main()\nexcept SystemExit as e: assert not e.code\nprint('torch' in sys.modules)"
+    )
     args = [f"ckpt={style_ckpt}", f"input={tmp_path / 'in.jpg'}", f"output={tmp_path / 'out.jpg'}", "device=cpu"]
     done = subprocess.run([sys.executable, "-c", code, "-", *args], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr

@@ -1,8 +1,6 @@
-
 import numpy as np
 import pytest
 import torch
-from conftest import rand, random_image, write_bad_images, write_photos
 from omegaconf import OmegaConf
 from PIL import Image, ImageOps
 
@@ -11,6 +9,8 @@ from painterly.config import compose_config
 from painterly.stylize.images import resize_images, to_pixels
 from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import apply, find_jobs, keep_color, stylize_files, stylize_image, target_size
+
+from conftest import rand, random_image, write_bad_images, write_photos
 
 
 @pytest.fixture
@@ -29,9 +29,15 @@ class Shift:
         return resize_images(out, self.size) if self.size else out
 
 
-@pytest.mark.parametrize(("mode", "size", "out_mode"), [
-    ("RGB", (37, 29), "RGB"), ("L", (33, 21), "L"), ("RGBA", (30, 22), "RGBA"), ("LA", (17, 9), "LA"),
-])
+@pytest.mark.parametrize(
+    ("mode", "size", "out_mode"),
+    [
+        ("RGB", (37, 29), "RGB"),
+        ("L", (33, 21), "L"),
+        ("RGBA", (30, 22), "RGBA"),
+        ("LA", (17, 9), "LA"),
+    ],
+)
 def test_size_mode_and_alpha_kept(tmp_path, method, mode, size, out_mode):
     src, dst = tmp_path / "in.png", tmp_path / "out.png"
     random_image(mode, size).save(src)
@@ -92,7 +98,7 @@ def test_preserve_color_keeps_chroma_and_takes_luminance():
     result = keep_color(stylized, content)
     ours, photo, style = ycbcr(result), ycbcr(content), ycbcr(stylized)
     assert abs(ours[1:] - photo[1:]).max() <= 2  # chroma from the photo
-    assert abs(ours[0] - style[0]).max() <= 2     # luminance from the stylized image
+    assert abs(ours[0] - style[0]).max() <= 2  # luminance from the stylized image
     assert abs(photo[1:] - style[1:]).max() > 10  # (they differed)
 
 
@@ -124,9 +130,13 @@ def test_find_jobs_for_files_folders_and_globs(tmp_path):
     assert find_jobs(tmp_path / "photos")[0][1] == tmp_path / "photos_stylized" / "photo_0.jpg"
     globbed = find_jobs(f"{tmp_path}/photos/**/*_0.jpg", tmp_path / "styled")
     assert [d.relative_to(tmp_path / "styled").as_posix() for _, d in globbed] == ["photo_0.jpg", "sub/photo_0.jpg"]
-    for args, reason in [((None,), "input= is required"), ((photos[0], tmp_path / "x.txt"), "unknown output format"),
-                         ((tmp_path / "out",), "no images found"), ((f"{tmp_path}/*.gif",), "no images found"),
-                         ((tmp_path / "photos", tmp_path / "one.png"), "needs an output folder")]:
+    for args, reason in [
+        ((None,), "input= is required"),
+        ((photos[0], tmp_path / "x.txt"), "unknown output format"),
+        ((tmp_path / "out",), "no images found"),
+        ((f"{tmp_path}/*.gif",), "no images found"),
+        ((tmp_path / "photos", tmp_path / "one.png"), "needs an output folder"),
+    ]:
         with pytest.raises(PainterlyError, match=reason):
             find_jobs(*args)
 
@@ -148,8 +158,9 @@ def test_folder_with_bad_files_does_the_rest_and_lists_failures(tmp_path, method
 
 def test_a_method_failure_names_the_file(tmp_path, method, capsys):
     random_image("RGB", (4, 30)).save(tmp_path / "sliver.png")
-    assert stylize_files(method, find_jobs(tmp_path / "sliver.png")) == [f"{tmp_path / 'sliver.png'}: image too small (4x30); "
-                                                               "needs at least 8x8 pixels"]
+    assert stylize_files(method, find_jobs(tmp_path / "sliver.png")) == [
+        f"{tmp_path / 'sliver.png'}: image too small (4x30); needs at least 8x8 pixels"
+    ]
     with pytest.raises(PainterlyError, match="strength"):
         stylize_files(method, [], strength=1.5)
 
@@ -157,8 +168,14 @@ def test_a_method_failure_names_the_file(tmp_path, method, capsys):
 def test_stylize_config_takes_method_shortcuts():
     cfg = compose_config("stylize", ["ckpt=starry_night", "device=cpu", "tile=256", "size=300"])
     assert OmegaConf.to_container(cfg.method, resolve=True) == {
-        "_target_": "painterly.stylize.johnson.Johnson", "ckpt": "starry_night", "device": "cpu", "precision": "auto",
-        "tile": 256, "tile_overlap": 32, "engine": "auto"}
+        "_target_": "painterly.stylize.johnson.Johnson",
+        "ckpt": "starry_night",
+        "device": "cpu",
+        "precision": "auto",
+        "tile": 256,
+        "tile_overlap": 32,
+        "engine": "auto",
+    }
     fallback = OmegaConf.create({"size": None, "m": {"size": "${default:${size},512}"}})
     assert fallback.m.size == 512
 
@@ -178,14 +195,21 @@ def test_outputs_are_written_atomically(tmp_path, method, monkeypatch):
     assert dst.read_bytes() == b"previous" and [p.name for p in dst.parent.iterdir()] == ["out.png"]
 
 
-@pytest.mark.parametrize("error", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
-                                   MemoryError(), RuntimeError("DefaultCPUAllocator: can't allocate memory")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+        MemoryError(),
+        RuntimeError("DefaultCPUAllocator: can't allocate memory"),
+    ],
+)
 def test_out_of_memory_fails_that_file_with_advice(tmp_path, error):
     def exhausted(images):
         raise error
 
     random_image("RGB", (16, 16)).save(tmp_path / "big.png")
     assert stylize_files(exhausted, find_jobs(tmp_path / "big.png")) == [
-        f"{tmp_path / 'big.png'}: out of memory; try tile=512, max_size= or a smaller precision"]
+        f"{tmp_path / 'big.png'}: out of memory; try tile=512, max_size= or a smaller precision"
+    ]
     with pytest.raises(ZeroDivisionError):  # other errors are bugs: they propagate with their traceback
         stylize_files(lambda images: 1 / 0, find_jobs(tmp_path / "big.png"))

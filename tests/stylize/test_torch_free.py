@@ -8,8 +8,13 @@ import pytest
 
 import painterly.stylize
 
-TORCH_FREE = ["painterly", "painterly.config", "painterly.cli", "painterly.cli.stylize",
-              *(f"painterly.stylize.{m.name}" for m in pkgutil.iter_modules(painterly.stylize.__path__))]
+TORCH_FREE = [
+    "painterly",
+    "painterly.config",
+    "painterly.cli",
+    "painterly.cli.stylize",
+    *(f"painterly.stylize.{m.name}" for m in pkgutil.iter_modules(painterly.stylize.__path__)),
+]
 
 
 def imported_after(module: str) -> set[str]:

@@ -22,7 +22,7 @@ def make_clip(path, frames=12, fps=12, size=(48, 32), audio=True):
             samples = 16000 * frames // fps
             wave = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 16000)).astype(np.float32)[None]
             for start in range(0, samples, 1024):
-                frame = av.AudioFrame.from_ndarray(wave[:, start:start + 1024], format="fltp", layout="mono")
+                frame = av.AudioFrame.from_ndarray(wave[:, start : start + 1024], format="fltp", layout="mono")
                 frame.sample_rate, frame.pts = 16000, start
                 out.mux(sound.encode(frame))
             out.mux(sound.encode(None))
@@ -34,10 +34,17 @@ def probe(path):
         video = clip.streams.video[0]
         frames = [f.to_ndarray(format="rgb24") for f in clip.decode(video=0)]
         audio = clip.streams.audio[0] if clip.streams.audio else None
-        seconds = lambda stream: float(stream.duration * stream.time_base)  # noqa: E731
-        return {"frames": np.stack(frames), "rate": video.average_rate, "duration": seconds(video),
-                "size": (video.width, video.height),
-                "audio": audio and (audio.codec_context.name, audio.sample_rate, seconds(audio))}
+
+        def seconds(stream):
+            return float(stream.duration * stream.time_base)
+
+        return {
+            "frames": np.stack(frames),
+            "rate": video.average_rate,
+            "duration": seconds(video),
+            "size": (video.width, video.height),
+            "audio": audio and (audio.codec_context.name, audio.sample_rate, seconds(audio)),
+        }
 
 
 def test_round_trip_keeps_frames_timing_and_audio(tmp_path):

@@ -11,10 +11,20 @@ from painterly.config import ROOT
 def test_two_process_ddp_on_cpu_keeps_ranks_identical(tmp_path, photo_dir, style_image):
     weights = tmp_path / "weights"
     command = [
-        sys.executable, str(ROOT / "train.py"), "debug=fast", "trainer=ddp", "trainer.accelerator=cpu",
-        "trainer.devices=2", "trainer.precision=32-true", "trainer.max_steps=2", f"data.root={photo_dir}",
-        "data.num_holdout=2", f"style.image={style_image}", f"hydra.run.dir={tmp_path / 'run'}",
-        f"export_dir={tmp_path / 'export'}", "+callbacks.rank_weights._target_=rank_weights.SaveRankWeights",
+        sys.executable,
+        str(ROOT / "train.py"),
+        "debug=fast",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.precision=32-true",
+        "trainer.max_steps=2",
+        f"data.root={photo_dir}",
+        "data.num_holdout=2",
+        f"style.image={style_image}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        f"export_dir={tmp_path / 'export'}",
+        "+callbacks.rank_weights._target_=rank_weights.SaveRankWeights",
         f"+callbacks.rank_weights.folder={weights}",
     ]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))

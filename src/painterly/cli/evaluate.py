@@ -1,4 +1,5 @@
-"""Side-by-side evaluation of the stylization methods: `python scripts/evaluate.py style=<name|image> input=<folder>`.
+"""Side-by-side evaluation of the stylization methods: `python scripts/evaluate.py style=<name|image> input=<folder>`
+(configs/evaluate.yaml).
 
 Every method runs through the stylize pipeline (painterly.stylize.pipeline.apply) on the same photos, shrunk to `size`
 on the long side; the content and style losses are those of the training loss config (configs/train.yaml) at
@@ -12,38 +13,19 @@ import time
 from pathlib import Path
 
 import torch
+from omegaconf import DictConfig, OmegaConf
 from torchvision.transforms.v2 import functional as TF
 
 from painterly import PainterlyError
-from painterly.cli import one_line_errors
+from painterly.cli.launch import launch
 from painterly.config import CHECKPOINT_DIR, compose_config, instantiate
-from painterly.stylize.pipeline import apply, build_method
-from painterly.stylize.devices import cpu_name, pick_device
 from painterly.io.grid import write_grid
-from painterly.stylize.images import find_images
 from painterly.io.tensors import load_rgb, resize_long
+from painterly.stylize.devices import cpu_name, pick_device
+from painterly.stylize.images import find_images
+from painterly.stylize.pipeline import apply, build_method
 
 METHODS = ("johnson", "gatys", "adain")
-DEFAULTS = {"style": None, "input": None, "output": "outputs/evaluation", "ckpt": None, "size": 256, "limit": None,
-            "device": "auto"}
-USAGE = "usage: evaluate.py style=<name|image> input=<folder> [output= ckpt= size= limit= device= <method>.<key>=...]"
-
-
-def parse_args(argv) -> tuple[dict, dict]:
-    """`key=value` arguments -> (options, {method: [method config overrides]})."""
-    options, overrides = dict(DEFAULTS), {name: [] for name in METHODS}
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        method, _, method_key = key.partition(".")
-        if sep and method in overrides and method_key:
-            overrides[method].append(f"method.{method_key}={value}")
-        elif sep and key in options:
-            options[key] = value
-        else:
-            raise PainterlyError(f"unknown argument '{arg}'; {USAGE}")
-    if not options["style"] or not options["input"]:
-        raise PainterlyError(USAGE)
-    return options, overrides
 
 
 def style_config(style: str):
@@ -78,21 +60,35 @@ def write_tables(out: Path, rows: list[dict], title: str) -> None:
         writer = csv.DictWriter(file, fields)
         writer.writeheader()
         writer.writerows(rows)
-    number = lambda v, digits: "–" if v == "" else f"{v:.{digits}g}"  # noqa: E731
+
+    def number(value, digits):
+        return "–" if value == "" else f"{value:.{digits}g}"
+
     lines = [title, "", "| method | content loss | style loss | s / image | note |", "|---|---:|---:|---:|---|"]
-    lines += [f"| {r['method']} | {number(r['content_loss'], 3)} | {number(r['style_loss'], 3)} | "
-              f"{number(r['seconds_per_image'], 3)} | {r['note']} |" for r in rows]
+    lines += [
+        f"| {r['method']} | {number(r['content_loss'], 3)} | {number(r['style_loss'], 3)} | "
+        f"{number(r['seconds_per_image'], 3)} | {r['note']} |"
+        for r in rows
+    ]
     (out / "table.md").write_text("\n".join(lines) + "\n")
 
 
-def evaluate(options: dict, overrides: dict) -> Path:
-    size, limit = int(options["size"]), int(options["limit"]) if options["limit"] else None
-    cfg = style_config(options["style"])
+def method_overrides(options: DictConfig, method: str) -> list[str]:
+    """`gatys.iterations=100` -> `method.iterations=100`, for the stylize config of that method."""
+    values = OmegaConf.to_container(options[method], resolve=True)
+    return [f"method.{key}={'null' if value is None else value}" for key, value in values.items()]
+
+
+def evaluate(options: DictConfig) -> Path:
+    if not options.style or not options.input:
+        raise PainterlyError("style= and input= are required (see --help)")
+    size, limit = options.size, options.limit
+    cfg = style_config(options.style)
     name, painting = cfg.style.name, load_rgb(cfg.style.image)
-    ckpt = Path(options["ckpt"] or CHECKPOINT_DIR / f"{name}.pt")
-    photos = load_photos(options["input"], size, limit)
-    out = Path(options["output"])
-    device = pick_device(options["device"])
+    ckpt = Path(options.ckpt or CHECKPOINT_DIR / f"{name}.pt")
+    photos = load_photos(options.input, size, limit)
+    out = Path(options.output)
+    device = pick_device(options.device)
 
     loss = instantiate(cfg.loss).to(device)  # the training loss, with the style's Grams at training's style size
     loss.set_style(resize_long(painting, cfg.style.size)[None].to(device))
@@ -103,17 +99,33 @@ def evaluate(options: dict, overrides: dict) -> Path:
         return terms["content"].item(), terms["style"].item()
 
     stats = [{"method": "photo (unchanged)", "seconds_per_image": "", "note": "the starting point"}]
-    stats[0]["content_loss"], stats[0]["style_loss"] = (sum(v) / len(photos) for v in
-                                                        zip(*(losses(p, p) for _, p in photos)))
+    stats[0]["content_loss"], stats[0]["style_loss"] = (
+        sum(v) / len(photos) for v in zip(*(losses(p, p) for _, p in photos))
+    )
     results = {}
     for method_name in METHODS:
         if method_name == "johnson" and not ckpt.is_file():
-            stats.append({"method": method_name, "content_loss": "", "style_loss": "", "seconds_per_image": "",
-                          "note": f"skipped: no checkpoint {ckpt} (train one, or pass ckpt=)"})
+            stats.append(
+                {
+                    "method": method_name,
+                    "content_loss": "",
+                    "style_loss": "",
+                    "seconds_per_image": "",
+                    "note": f"skipped: no checkpoint {ckpt} (train one, or pass ckpt=)",
+                }
+            )
             continue
-        config = compose_config("stylize", [f"method={method_name}", f"style_image={Path(cfg.style.image)}",
-                                            f"ckpt={ckpt}", f"device={device}", f"size={size}",
-                                            *overrides[method_name]])
+        config = compose_config(
+            "stylize",
+            [
+                f"method={method_name}",
+                f"style_image={Path(cfg.style.image)}",
+                f"ckpt={ckpt}",
+                f"device={device}",
+                f"size={size}",
+                *method_overrides(options, method_name),
+            ],
+        )
         method = build_method(config.method)
         outputs, seconds, terms = [], 0.0, []
         for photo_name, photo in photos:
@@ -125,22 +137,31 @@ def evaluate(options: dict, overrides: dict) -> Path:
             outputs.append(stylized[0])
             print(f"evaluate: {method_name} {photo_name} content {terms[-1][0]:.3g} style {terms[-1][1]:.3g}")
         results[method_name] = outputs
-        stats.append({"method": method_name, "content_loss": sum(t[0] for t in terms) / len(terms),
-                      "style_loss": sum(t[1] for t in terms) / len(terms),
-                      "seconds_per_image": seconds / len(photos), "note": ""})
+        stats.append(
+            {
+                "method": method_name,
+                "content_loss": sum(t[0] for t in terms) / len(terms),
+                "style_loss": sum(t[1] for t in terms) / len(terms),
+                "seconds_per_image": seconds / len(photos),
+                "note": "",
+            }
+        )
         del method
 
     out.mkdir(parents=True, exist_ok=True)
-    rows = [[photo[0], *(results.get(m, [None] * len(photos))[i] for m in METHODS), painting]
-            for i, (_, photo) in enumerate(photos)]
+    rows = [
+        [photo[0], *(results.get(m, [None] * len(photos))[i] for m in METHODS), painting]
+        for i, (_, photo) in enumerate(photos)
+    ]
     write_grid(out / "grid.png", rows, ["photo", *METHODS, "painting"], size)
-    title = (f"Style `{name}`, {len(photos)} photo(s) at {size} px on the long side; losses are the training loss "
-             f"terms (configs/train.yaml) with their weights, averaged over the photos.  \nMeasured on {machine()}.")
+    title = (
+        f"Style `{name}`, {len(photos)} photo(s) at {size} px on the long side; losses are the training loss "
+        f"terms (configs/train.yaml) with their weights, averaged over the photos.  \nMeasured on {machine()}."
+    )
     write_tables(out, stats, title)
     print(f"evaluate: wrote {out / 'grid.png'}, {out / 'table.md'} and {out / 'table.csv'}")
     return out
 
 
-def main(argv=None) -> None:
-    with one_line_errors("evaluate"):
-        evaluate(*parse_args(sys.argv[1:] if argv is None else argv))
+def main() -> None:
+    launch("evaluate", "evaluate", evaluate)

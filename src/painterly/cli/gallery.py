@@ -1,17 +1,16 @@
 """A grid of sample photos (rows) in every trained style (columns), the paintings along the top."""
 
-import sys
 from pathlib import Path
 
 import torch
 
 from painterly import PainterlyError
-from painterly.cli import one_line_errors
-from painterly.config import CHECKPOINT_DIR, compose_config
+from painterly.cli.launch import launch
+from painterly.config import CHECKPOINT_DIR
 from painterly.io.grid import write_grid
-from painterly.stylize.pipeline import apply
 from painterly.io.tensors import load_rgb, resize_long
 from painterly.stylize.johnson import Johnson
+from painterly.stylize.pipeline import apply
 
 
 def gallery(ckpts, photos, output, size: int = 256, device: str = "auto") -> Path:
@@ -29,9 +28,11 @@ def gallery(ckpts, photos, output, size: int = 256, device: str = "auto") -> Pat
     return Path(output)
 
 
+def render(cfg) -> None:
+    with torch.inference_mode():
+        path = gallery(cfg.ckpts, cfg.photos, cfg.output, cfg.size, cfg.device)
+    print(f"gallery: wrote {path}")
+
+
 def main() -> None:
-    with one_line_errors("gallery"):
-        cfg = compose_config("gallery", sys.argv[1:])
-        with torch.inference_mode():
-            path = gallery(cfg.ckpts, cfg.photos, cfg.output, cfg.size, cfg.device)
-        print(f"gallery: wrote {path}")
+    launch("gallery", "gallery", render)

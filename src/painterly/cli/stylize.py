@@ -1,28 +1,33 @@
 """`python stylize.py ckpt=... input=... [output=...]`: stylize images, folders, globs and videos in one pass.
 
-The arguments are Hydra overrides of configs/stylize.yaml, composed once with Hydra's compose API: a stylize call
-needs no run dir or logging, and skipping Hydra's app start-up keeps short calls fast.
+The arguments are overrides of configs/stylize.yaml (painterly.cli.launch): a stylize call needs no run dir or
+logging, and skipping Hydra's app start-up keeps short calls fast.
 """
 
 import sys
 
 from omegaconf import DictConfig
 
-from painterly.cli import one_line_errors
-from painterly.config import compose_config
+from painterly.cli.launch import launch
 from painterly.stylize.pipeline import build_method, find_jobs, stylize_files
 
 
 def stylize(cfg: DictConfig) -> list[str]:
     jobs = find_jobs(cfg.input, cfg.output)  # bad arguments fail before a model loads
     method = build_method(cfg.method)
-    return stylize_files(method, jobs, max_size=cfg.max_size, scale=cfg.scale, strength=cfg.strength,
-               preserve_color=cfg.preserve_color, batch_size=cfg.batch_size)
+    return stylize_files(
+        method,
+        jobs,
+        max_size=cfg.max_size,
+        scale=cfg.scale,
+        strength=cfg.strength,
+        preserve_color=cfg.preserve_color,
+        batch_size=cfg.batch_size,
+    )
 
 
 def main() -> None:
     # configs/style is a config group (training's), so Hydra would read style=<image> as a choice from it.
-    argv = [f"style_image={arg[len('style='):]}" if arg.startswith("style=") else arg for arg in sys.argv[1:]]
-    with one_line_errors("stylize"):
-        failures = stylize(compose_config("stylize", argv))
+    argv = [f"style_image={arg[len('style=') :]}" if arg.startswith("style=") else arg for arg in sys.argv[1:]]
+    failures = launch("stylize", "stylize", stylize, argv)
     sys.exit(1 if failures else 0)

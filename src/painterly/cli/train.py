@@ -1,36 +1,46 @@
-"""`python train.py style=... [key=value ...]`: train one style and export its checkpoint."""
+"""`python train.py style=... [key=value ...]`: train one style and export its checkpoint (configs/train.yaml).
+
+Started like every command (painterly.cli.launch). The run dir is made here as @hydra.main would make it:
+`hydra.run.dir` (or, with -m, `hydra.sweep.dir`/`hydra.sweep.subdir` per job), its config saved under `.hydra/`.
+"""
 
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
-import hydra
 import lightning as L
-from omegaconf import DictConfig, OmegaConf
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from painterly import first_line
-from painterly.cli import one_line_errors
-from painterly.config import CONFIG_DIR, check_overrides, instantiate
+from painterly.cli.launch import launch
+from painterly.config import instantiate
 from painterly.export import cache_onnx
 from painterly.io.checkpoint import save_style
-from painterly.training.module import StyleTransferModule
+
+# Expected in this design: the loss network stays in eval mode, and FLOPs are not counted.
+warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
+warnings.filterwarnings("ignore", message=r".*flops_per_batch.*")
+warnings.filterwarnings("ignore", message=r".*treespec.*")
 
 
-def build_module(cfg: DictConfig) -> StyleTransferModule:
-    plain = lambda node: OmegaConf.to_container(node, resolve=True)  # noqa: E731
-    meta = {
-        "model_config": plain(cfg.model),
-        "style": {"name": cfg.style.name, "image": str(cfg.style.image)},
-        "loss": plain(cfg.loss),
-        "recipe": plain(cfg),
-        "half": cfg.export_half,
-    }
-    return StyleTransferModule(
-        model=instantiate(cfg.model), loss=instantiate(cfg.loss), style_image=cfg.style.image,
-        style_size=cfg.style.size, optimizer=instantiate(cfg.optimizer),
-        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None, meta=meta,
-        channels_last=cfg.channels_last, compile=cfg.compile,
-    )
+def start_run(cfg: DictConfig, sweep: bool = False) -> DictConfig:
+    """Make the run dir, save the config in it and let `${hydra:runtime.output_dir}` resolve; returns the job config."""
+    hydra = cfg.hydra
+    run_dir = Path(hydra.sweep.dir) / hydra.sweep.subdir if sweep else Path(hydra.run.dir)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run_dir.absolute())
+    HydraConfig.instance().set_config(cfg)
+    job = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    if hydra.output_subdir:  # null in the DDP processes Lightning starts: the first one saved it
+        saved = run_dir / hydra.output_subdir
+        saved.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(job, saved / "config.yaml")
+        OmegaConf.save(list(hydra.overrides.task), saved / "overrides.yaml")
+    return job
 
 
 def export_path(cfg: DictConfig) -> Path:
@@ -43,23 +53,21 @@ def export_path(cfg: DictConfig) -> Path:
     return target
 
 
-# Expected in this design: the loss network stays in eval mode, and FLOPs are not counted.
-warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
-warnings.filterwarnings("ignore", message=r".*flops_per_batch.*")
-warnings.filterwarnings("ignore", message=r".*treespec.*")
-
-
-def train(cfg: DictConfig) -> Path | None:
+def train(cfg: DictConfig, sweep: bool = False) -> Path | None:
+    """Fit, then export the style; `cfg` with a `hydra` node (as the command composes it) gets a run dir first."""
+    if "hydra" in cfg:
+        cfg = start_run(cfg, sweep)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
-    module = build_module(cfg)
+    module = instantiate(cfg.model)
+    module.recipe = OmegaConf.to_container(cfg, resolve=True)  # set here, never instantiated: it holds _target_s
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     if not trainer.is_global_zero:
         return None
-    path = save_style(module.record(), export_path(cfg))
+    path = save_style(module.style_checkpoint(), export_path(cfg))
     print(f"exported {cfg.style.name} after {trainer.global_step} steps to {path}")
     try:
         cache_onnx(path)  # 0.2 s: stylize.py's first call on this style then runs without importing torch
@@ -68,13 +76,21 @@ def train(cfg: DictConfig) -> Path | None:
     return path
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def hydra_main(cfg: DictConfig) -> None:
-    with one_line_errors("train"):
-        train(cfg)
+def sweep_jobs(argv: list[str]) -> list[list[str]]:
+    """`-m style=a,b seed=1,2`: one override list per combination, as Hydra's basic sweeper expands them."""
+    parsed = OverridesParser.create().parse_overrides(argv)
+    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
 
 
 def main() -> None:
-    with one_line_errors("train"):
-        check_overrides("train", sys.argv[1:])
-    hydra_main()
+    argv = sys.argv[1:]
+    if not {"-m", "--multirun"} & set(argv):
+        launch("train", "train", train, argv, hydra_config=True)
+        return
+    jobs, sweep_dir = sweep_jobs([arg for arg in argv if arg not in ("-m", "--multirun")]), []
+    for num, job in enumerate(jobs):
+        settings = [f"hydra.job.num={num}", *sweep_dir]
+        if not sweep_dir:  # one timestamp for the whole sweep
+            cfg = launch("train", "train", lambda cfg: cfg, [*job, *settings], hydra_config=True)
+            sweep_dir = [f"hydra.sweep.dir={cfg.hydra.sweep.dir}"]
+        launch("train", "train", partial(train, sweep=True), [*job, *settings, *sweep_dir], hydra_config=True)

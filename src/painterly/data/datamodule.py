@@ -15,8 +15,15 @@ MISSING_HINT = (
 class PhotoDataModule(L.LightningDataModule):
     """Random crops of every photo under `root`; `num_holdout` fixed photos are kept out for the image grids."""
 
-    def __init__(self, root: str, image_size: int = 256, batch_size: int = 4, num_workers: int = 2,
-                 num_holdout: int = 4, pin_memory: bool = True):
+    def __init__(
+        self,
+        root: str,
+        image_size: int = 256,
+        batch_size: int = 4,
+        num_workers: int = 2,
+        num_holdout: int = 4,
+        pin_memory: bool = True,
+    ):
         super().__init__()
         self.root, self.image_size, self.batch_size = root, image_size, batch_size
         self.num_workers, self.num_holdout, self.pin_memory = num_workers, num_holdout, pin_memory
@@ -34,12 +41,18 @@ class PhotoDataModule(L.LightningDataModule):
     def train_dataloader(self):
         dataset = PhotoDataset(self.train_files, train_transform(self.image_size))
         return DataLoader(
-            dataset, batch_size=self.batch_size, shuffle=True, drop_last=len(dataset) >= self.batch_size,
-            num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=len(dataset) >= self.batch_size,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
             pin_memory=self.pin_memory and torch.cuda.is_available(),
         )
 
     def holdout_batch(self, size: int) -> torch.Tensor:
         """The held-out photos, center-cropped to `size`, as one batch (for image grids)."""
         dataset = PhotoDataset(self.holdout_files, eval_transform(size))
-        return torch.stack([dataset[i][0] for i in range(len(dataset))]) if len(dataset) else torch.empty(0, 3, size, size)
+        return (
+            torch.stack([dataset[i][0] for i in range(len(dataset))]) if len(dataset) else torch.empty(0, 3, size, size)
+        )

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 
 from painterly import PainterlyError, first_line
-from painterly.stylize.files import atomic_path
 from painterly.models.transformer import TransformerNet
+from painterly.stylize.files import atomic_path
 
 FORMAT = "painterly-style"
 VERSION = 1
@@ -39,8 +39,10 @@ def model_spec(model_config) -> tuple[type, dict]:
     for key, value in kwargs.items():
         checked(key in MODEL_ARGS, f"unknown model argument {key!r:.80}; known: {', '.join(MODEL_ARGS)}")
         allowed = MODEL_ARGS[key]
-        checked(type(value) is int and value in allowed,
-                f"model argument {key} must be an integer in [{allowed.start}, {allowed.stop - 1}], not {value!r:.80}")
+        checked(
+            type(value) is int and value in allowed,
+            f"model argument {key} must be an integer in [{allowed.start}, {allowed.stop - 1}], not {value!r:.80}",
+        )
     return MODELS[target], kwargs
 
 
@@ -50,8 +52,10 @@ def build_model(model_config) -> torch.nn.Module:
 
 
 def check_style_name(name) -> str:
-    checked(isinstance(name, str) and STYLE_NAME.fullmatch(name) is not None and ".." not in name,
-            f"style name must be 1-64 letters, digits, spaces or ._()+- (no path), not {name!r:.80}")
+    checked(
+        isinstance(name, str) and STYLE_NAME.fullmatch(name) is not None and ".." not in name,
+        f"style name must be 1-64 letters, digits, spaces or ._()+- (no path), not {name!r:.80}",
+    )
     return name
 
 
@@ -65,26 +69,50 @@ def check_record(record) -> dict:
     steps = record.get("steps", 0)
     checked(type(steps) is int and steps >= 0, f"steps must be a non-negative integer, not {steps!r:.80}")
     thumb = record.get("style_thumbnail")
-    checked(isinstance(thumb, torch.Tensor) and thumb.dtype == torch.uint8 and thumb.dim() == 3
-            and thumb.shape[0] == 3 and 0 < min(thumb.shape[1:]) and max(thumb.shape[1:]) <= MAX_THUMBNAIL,
-            f"style_thumbnail must be a (3, h, w) uint8 tensor of at most {MAX_THUMBNAIL} pixels a side")
+    checked(
+        isinstance(thumb, torch.Tensor)
+        and thumb.dtype == torch.uint8
+        and thumb.dim() == 3
+        and thumb.shape[0] == 3
+        and 0 < min(thumb.shape[1:])
+        and max(thumb.shape[1:]) <= MAX_THUMBNAIL,
+        f"style_thumbnail must be a (3, h, w) uint8 tensor of at most {MAX_THUMBNAIL} pixels a side",
+    )
     for key in ("loss", "recipe"):
         checked(isinstance(record.get(key, {}), dict), f"{key} is not a mapping")
     state = record.get("state_dict")
-    checked(isinstance(state, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()),
-            "state_dict is not a mapping of names to tensors")
+    checked(
+        isinstance(state, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()),
+        "state_dict is not a mapping of names to tensors",
+    )
     model_spec(record.get("model"))
     return record
 
 
-def style_record(model: torch.nn.Module, model_config: dict, style: dict, loss: dict, steps: int,
-                 thumbnail: torch.Tensor, recipe: dict | None = None, half: bool = False) -> dict:
+def style_record(
+    model: torch.nn.Module,
+    model_config: dict,
+    style: dict,
+    loss: dict,
+    steps: int,
+    thumbnail: torch.Tensor,
+    recipe: dict | None = None,
+    half: bool = False,
+) -> dict:
     """Everything a style checkpoint holds. `half` stores float weights as fp16 (half the size)."""
-    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
-             for k, v in model.state_dict().items()}
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
+        for k, v in model.state_dict().items()
+    }
     return {
-        "format": FORMAT, "version": VERSION, "style": dict(style), "model": dict(model_config),
-        "loss": dict(loss), "steps": int(steps), "style_thumbnail": thumbnail.cpu(), "recipe": recipe or {},
+        "format": FORMAT,
+        "version": VERSION,
+        "style": dict(style),
+        "model": dict(model_config),
+        "loss": dict(loss),
+        "steps": int(steps),
+        "style_thumbnail": thumbnail.cpu(),
+        "recipe": recipe or {},
         "state_dict": state,
     }
 
@@ -109,7 +137,7 @@ def read_checkpoint(path) -> dict:
         record = dict(data["painterly"])
         prefix, weights = "model.", data.get("state_dict")
         if isinstance(weights, dict):
-            record["state_dict"] = {k[len(prefix):]: v for k, v in weights.items() if str(k).startswith(prefix)}
+            record["state_dict"] = {k[len(prefix) :]: v for k, v in weights.items() if str(k).startswith(prefix)}
         record["steps"] = data.get("global_step", record.get("steps", 0))
         return checked_record(record, path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:

@@ -16,5 +16,7 @@ def resize_long(image: torch.Tensor, size: int) -> torch.Tensor:
     scale = size / max(height, width)
     new_size = (max(1, round(height * scale)), max(1, round(width * scale)))
     batch = image.reshape(-1, *image.shape[-3:])
-    resized = torch.nn.functional.interpolate(batch, size=new_size, mode="bilinear", antialias=True, align_corners=False)
+    resized = torch.nn.functional.interpolate(
+        batch, size=new_size, mode="bilinear", antialias=True, align_corners=False
+    )
     return resized.reshape(*image.shape[:-2], *new_size)

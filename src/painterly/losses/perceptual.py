@@ -1,6 +1,6 @@
 """Perceptual loss of Johnson et al.: content (feature MSE), style (Gram MSE) and total variation."""
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -27,12 +27,20 @@ def total_variation(images: torch.Tensor) -> torch.Tensor:
 class PerceptualLoss(nn.Module):
     """Weighted content + style + TV loss against a frozen VGG.
 
-    `vgg` builds the loss network for given layers (a partial of VGGFeatures). `content_layers` and `style_layers` map layer names to per-layer weights. The style targets are computed
-    once by `set_style` and kept as (non-persistent) buffers, so they follow the module across devices.
+    `vgg` builds the loss network for given layers (a partial of VGGFeatures). `content_layers` and `style_layers`
+    map layer names to per-layer weights. The style targets are computed once by `set_style` and kept as
+    (non-persistent) buffers, so they follow the module across devices.
     """
 
-    def __init__(self, vgg: Callable[..., VGGFeatures], content_layers: dict, style_layers: dict,
-                 content_weight: float = 1.0, style_weight: float = 1.0, tv_weight: float = 0.0):
+    def __init__(
+        self,
+        vgg: Callable[..., VGGFeatures],
+        content_layers: dict,
+        style_layers: dict,
+        content_weight: float = 1.0,
+        style_weight: float = 1.0,
+        tv_weight: float = 0.0,
+    ):
         super().__init__()
         self.content_layers = dict(content_layers)
         self.style_layers = dict(style_layers)
@@ -59,7 +67,9 @@ class PerceptualLoss(nn.Module):
         images, or their `content_targets` when they are fixed (as in the Gatys method)."""
         targets = content if isinstance(content, dict) else self.content_targets(content)
         features = self.vgg(output, self.layers)
-        content_loss = sum(w * F.mse_loss(features[n].float(), targets[n].float()) for n, w in self.content_layers.items())
+        content_loss = sum(
+            w * F.mse_loss(features[n].float(), targets[n].float()) for n, w in self.content_layers.items()
+        )
         style_loss = sum(
             w * F.mse_loss(gram_matrix(features[n]), self.style_target(n).expand(len(output), -1, -1))
             for n, w in self.style_layers.items()

@@ -4,13 +4,15 @@ import numpy as np
 import torch
 
 from painterly import PainterlyError
-from painterly.stylize.devices import pick_device
 from painterly.io.tensors import load_rgb, resize_long
 from painterly.models.adain import AdaINNet
+from painterly.stylize.devices import pick_device
 
 
 class AdaIN:
-    """`method(images)`: (B, 3, H, W) float32 RGB in [0, 1] -> stylized, same size. `alpha` in [0, 1] is the style strength."""
+    """`method(images)`: (B, 3, H, W) float32 RGB in [0, 1] -> stylized, same size.
+
+    `alpha` in [0, 1] is the style strength."""
 
     def __init__(self, style: str, alpha: float = 1.0, style_size: int = 512, device: str = "auto"):
         if not style:

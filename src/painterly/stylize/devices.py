@@ -14,7 +14,8 @@ PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 def has_cuda() -> bool:
     """Whether torch sees a CUDA (or ROCm) GPU, answered without torch on machines that surely have none."""
     surely_none = sys.platform == "darwin" or (
-        sys.platform.startswith("linux") and not Path("/proc/driver/nvidia").exists() and not Path("/dev/kfd").exists())
+        sys.platform.startswith("linux") and not Path("/proc/driver/nvidia").exists() and not Path("/dev/kfd").exists()
+    )
     if surely_none and "torch" not in sys.modules:
         return False
     import torch
@@ -59,8 +60,9 @@ def pick_dtype(precision: str = "fp32"):
 def check_tile(tile: int | None, overlap: int, min_tile: int = 1) -> None:
     """Tiles overlap by less than half a tile, so that every pixel has a tile where it is not in a feathered band."""
     if tile is not None and not (tile >= min_tile and 0 <= overlap < tile / 2):
-        raise PainterlyError(f"tile must be at least {min_tile} and tile_overlap in [0, tile/2), "
-                             f"not tile={tile} tile_overlap={overlap}")
+        raise PainterlyError(
+            f"tile must be at least {min_tile} and tile_overlap in [0, tile/2), not tile={tile} tile_overlap={overlap}"
+        )
 
 
 @cache

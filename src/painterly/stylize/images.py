@@ -64,8 +64,7 @@ def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(..., C, H, W) floats -> (..., C, *size) with Pillow's antialiased bilinear filter, channel by channel."""
     height, width = size
     flat = images.reshape(-1, *images.shape[-2:]).astype(np.float32)
-    resized = [np.asarray(Image.fromarray(plane).resize((width, height), Image.Resampling.BILINEAR))
-               for plane in flat]
+    resized = [np.asarray(Image.fromarray(plane).resize((width, height), Image.Resampling.BILINEAR)) for plane in flat]
     return np.stack(resized).reshape(*images.shape[:-2], height, width)
 
 

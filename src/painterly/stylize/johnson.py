@@ -38,8 +38,15 @@ class Johnson:
     bf16 is about 2x faster than fp32 and 0.4/255 to 0.95/255 from it on average (BENCHMARKS.md).
     """
 
-    def __init__(self, ckpt, device: str = "auto", precision: str = "auto", tile: int | None = None,
-                 tile_overlap: int = 32, engine: str = "auto"):
+    def __init__(
+        self,
+        ckpt,
+        device: str = "auto",
+        precision: str = "auto",
+        tile: int | None = None,
+        tile_overlap: int = 32,
+        engine: str = "auto",
+    ):
         check_tile(tile, tile_overlap, min_tile=4 * MIN_SIZE)
         if engine not in ENGINES:
             raise PainterlyError(f"unknown engine '{engine}'; choose from: {', '.join(ENGINES)}")
@@ -56,9 +63,11 @@ class Johnson:
         if precision == "auto":
             precision = auto_precision(engine, device)
         if engine != "torch" and not onnx_runs(engine, precision):
-            raise PainterlyError(f"engine={engine} runs {' or '.join(ONNX_ENGINE_PRECISIONS[engine])} on the CPU "
-                                 f"without tiles, not {precision} on {device}{' with tile=' if tile else ''}; "
-                                 "use engine=torch")
+            raise PainterlyError(
+                f"engine={engine} runs {' or '.join(ONNX_ENGINE_PRECISIONS[engine])} on the CPU "
+                f"without tiles, not {precision} on {device}{' with tile=' if tile else ''}; "
+                "use engine=torch"
+            )
         self.engine, self.precision, self.net = engine, precision, None
         if engine != "torch":
             try:
@@ -82,6 +91,7 @@ class Johnson:
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         if min(images.shape[-2:]) < MIN_SIZE:
-            raise PainterlyError(f"image too small ({images.shape[-1]}x{images.shape[-2]}); "
-                                 f"needs at least {MIN_SIZE}x{MIN_SIZE} pixels")
+            raise PainterlyError(
+                f"image too small ({images.shape[-1]}x{images.shape[-2]}); needs at least {MIN_SIZE}x{MIN_SIZE} pixels"
+            )
         return self.net(np.ascontiguousarray(images, dtype=np.float32))

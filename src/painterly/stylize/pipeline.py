@@ -17,7 +17,15 @@ from tqdm import tqdm
 
 from painterly import PainterlyError
 from painterly.config import instantiate
-from painterly.stylize.images import IMAGE_EXTENSIONS, find_images, open_image, resize_images, save_image, to_array, to_pil
+from painterly.stylize.images import (
+    IMAGE_EXTENSIONS,
+    find_images,
+    open_image,
+    resize_images,
+    save_image,
+    to_array,
+    to_pil,
+)
 from painterly.stylize.video import VIDEO_EXTENSIONS, is_video, transform_video
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, the Y of YCbCr as JPEG uses it
@@ -46,12 +54,17 @@ def keep_color(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
 
 def is_out_of_memory(error: Exception) -> bool:
     """torch's OutOfMemoryError and CPU allocation failures, recognised without importing torch."""
-    return isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or \
-        "can't allocate memory" in str(error)
+    return (
+        isinstance(error, MemoryError)
+        or type(error).__name__ == "OutOfMemoryError"
+        or "can't allocate memory" in str(error)
+    )
 
 
 def apply(method, content: np.ndarray, strength: float = 1.0, preserve_color: bool = False) -> np.ndarray:
-    """Stylize a (B, 3, H, W) float32 batch in [0, 1]. The result has the size the method returns (content is resized)."""
+    """Stylize a (B, 3, H, W) float32 batch in [0, 1].
+
+    The result has the size the method returns (content is resized to it)."""
     stylized = np.asarray(method(content), dtype=np.float32)
     if stylized.shape[-2:] != content.shape[-2:]:
         content = resize_images(content, stylized.shape[-2:])
@@ -96,8 +109,11 @@ def find_jobs(input, output=None) -> list[tuple[Path, Path]]:
         base, files, default = source, find_images(source), default_output(source)
     elif glob.has_magic(str(input)):
         base = Path(*takewhile(lambda part: not glob.has_magic(part), source.parts[:-1]))
-        files = sorted(Path(p) for p in glob.glob(str(input), recursive=True)
-                       if Path(p).suffix.lower() in IMAGE_EXTENSIONS and Path(p).is_file())
+        files = sorted(
+            Path(p)
+            for p in glob.glob(str(input), recursive=True)
+            if Path(p).suffix.lower() in IMAGE_EXTENSIONS and Path(p).is_file()
+        )
         default = Path("stylized")
     else:
         target = Path(output) if output else default_output(source)
@@ -115,7 +131,9 @@ def find_jobs(input, output=None) -> list[tuple[Path, Path]]:
     return [(file, folder / file.relative_to(base)) for file in files]
 
 
-def stylize_files(method, jobs, max_size=None, scale=None, strength=1.0, preserve_color=False, batch_size=8) -> list[str]:
+def stylize_files(
+    method, jobs, max_size=None, scale=None, strength=1.0, preserve_color=False, batch_size=8
+) -> list[str]:
     """Stylize every (source, destination) job, going on past bad files. Prints the failures and a one-line summary.
 
     Returns the failures as `file: reason` lines.
@@ -127,9 +145,13 @@ def stylize_files(method, jobs, max_size=None, scale=None, strength=1.0, preserv
     for src, dst in tqdm(jobs, unit="image", disable=len(jobs) < 2 or None):
         try:
             if is_video(src):
-                frames = transform_video(src, dst, partial(apply, method, strength=strength,
-                                                          preserve_color=preserve_color),
-                                         batch_size, partial(target_size, max_size=max_size, scale=scale))
+                frames = transform_video(
+                    src,
+                    dst,
+                    partial(apply, method, strength=strength, preserve_color=preserve_color),
+                    batch_size,
+                    partial(target_size, max_size=max_size, scale=scale),
+                )
                 done, unit = done + frames, "frame"
             else:
                 stylize_image(method, src, dst, max_size, scale, strength, preserve_color)

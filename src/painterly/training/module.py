@@ -1,13 +1,16 @@
-"""LightningModule that trains a feed-forward network for one style (Johnson et al. 2016)."""
+"""LightningModule that trains a feed-forward network for one style (Johnson et al. 2016), built from configs/model/."""
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
 from painterly.io.checkpoint import style_record
-from painterly.stylize.images import to_pixels
 from painterly.io.tensors import load_rgb, resize_long
 from painterly.losses.perceptual import PerceptualLoss
+from painterly.stylize.images import to_pixels
+
+print_rank_zero = rank_zero_only(print)  # under DDP every rank runs this module; one of them speaks
 
 
 def style_thumbnail(image: torch.Tensor, size: int = 256) -> torch.Tensor:
@@ -16,31 +19,40 @@ def style_thumbnail(image: torch.Tensor, size: int = 256) -> torch.Tensor:
 
 
 class StyleTransferModule(L.LightningModule):
-    """`model` learns to restyle photos; `loss` is the frozen perceptual loss, left out of checkpoints.
-
-    `meta` (model config, style, loss config, recipe) travels inside every Lightning checkpoint, so that one
-    can be exported or used by stylize.py without the config that made it.
+    """`net` learns to restyle photos like `style` (name, image, size); `loss` is the frozen perceptual loss, left
+    out of checkpoints. `recipe`, the whole training config, travels with the style record inside every Lightning
+    checkpoint, so that one can be exported or used by stylize.py without the config that made it.
     """
 
-    def __init__(self, model: nn.Module, loss: PerceptualLoss, style_image: str, style_size: int,
-                 optimizer, scheduler=None, meta: dict | None = None, channels_last: bool = True, compile: bool = False):
+    def __init__(
+        self,
+        net: nn.Module,
+        loss: PerceptualLoss,
+        optimizer,
+        style: dict,
+        scheduler=None,
+        export_half: bool = False,
+        channels_last: bool = True,
+        compile: bool = False,
+    ):
         super().__init__()
-        self.model, self.loss = model, loss
-        self.style_image, self.style_size = style_image, style_size
+        # plain values only (the objects are rebuilt from config): checkpoints stay loadable with weights_only=True
+        self.save_hyperparameters(logger=False, ignore=["net", "loss", "optimizer", "scheduler"])
+        self.model = net  # `model.` prefixes the network's weights in Lightning checkpoints (io.checkpoint)
+        self.loss = loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        self.meta = meta or {}
-        self.thumbnail = style_thumbnail(load_rgb(style_image))  # also fails early on a bad style image
-        self.channels_last, self.compile_model = channels_last, compile
+        self.recipe: dict = {}  # the whole training config, plain; train() sets it
+        self.thumbnail = style_thumbnail(load_rgb(style["image"]))  # also fails early on a bad style image
         self.skipped_files: set[int] = set()
         self.strict_loading = False  # checkpoints leave out the frozen VGG
 
     def style_batch(self) -> torch.Tensor:
-        return resize_long(load_rgb(self.style_image), self.style_size)[None]
+        return resize_long(load_rgb(self.hparams.style["image"]), self.hparams.style["size"])[None]
 
     def configure_model(self):
-        if self.channels_last:  # faster convolutions on GPUs (tensor cores) and with oneDNN on CPUs
+        if self.hparams.channels_last:  # faster convolutions on GPUs (tensor cores) and with oneDNN on CPUs
             self.to(memory_format=torch.channels_last)
-        if self.compile_model:
+        if self.hparams.compile:
             self.model.compile()  # in place: state-dict keys stay the same
 
     def on_fit_start(self):
@@ -53,7 +65,7 @@ class StyleTransferModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         images, skipped = batch
         self.note_skipped(skipped)
-        if self.channels_last:
+        if self.hparams.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         terms = self.loss(self.model(images), images)
         self.log_dict({f"train/{k}_loss": v for k, v in terms.items()}, prog_bar=False)
@@ -64,23 +76,34 @@ class StyleTransferModule(L.LightningModule):
         new = {int(i) for i in skipped if i >= 0} - self.skipped_files
         if new and not self.skipped_files:
             first = self.trainer.datamodule.train_files[min(new)]
-            print(f"warning: skipping unreadable image {first}; a count of all such files follows at the end")
+            print_rank_zero(f"warning: skipping unreadable image {first}; a count of all such files follows at the end")
         self.skipped_files |= new
 
     def on_train_end(self):
         if self.skipped_files:
-            print(f"skipped {len(self.skipped_files)} unreadable image(s) in the dataset")
+            print_rank_zero(f"skipped {len(self.skipped_files)} unreadable image(s) in the dataset")
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.model.parameters())
         if self.scheduler_factory is None:
             return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer=optimizer), "interval": "step"}}
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
-    def record(self) -> dict:
-        """The style checkpoint for the current weights."""
-        return style_record(self.model, steps=self.global_step, thumbnail=self.thumbnail, **self.meta)
+    def style_checkpoint(self) -> dict:
+        """The style checkpoint for the current weights, described by the training config it came from."""
+        style = {"name": self.hparams.style["name"], "image": str(self.hparams.style["image"])}
+        return style_record(
+            self.model,
+            self.recipe.get("model", {}).get("net", {}),
+            style,
+            self.recipe.get("loss", {}),
+            self.global_step,
+            self.thumbnail,
+            self.recipe,
+            half=self.hparams.export_half,
+        )
 
     def on_save_checkpoint(self, checkpoint):
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith("loss.")}
-        checkpoint["painterly"] = {k: v for k, v in self.record().items() if k != "state_dict"}
+        checkpoint["painterly"] = {k: v for k, v in self.style_checkpoint().items() if k != "state_dict"}

@@ -1,0 +1,127 @@
+"""The one way every command starts: `key=value` overrides of its config in configs/, composed with Hydra's compose
+API; `-h`/`--help` generated from the config and its comments; errors as one line `prog: message`.
+
+No torch here: stylize.py starts through this too.
+"""
+
+import re
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from difflib import get_close_matches
+
+from omegaconf import DictConfig, OmegaConf
+
+from painterly import PainterlyError
+from painterly.config import CONFIG_DIR, compose_config, group_names
+
+LINE = re.compile(r"^(?P<key>[A-Za-z_]\w*):\s*(?P<value>[^#]*?)\s*(?:#\s*(?P<doc>.*))?$")
+
+
+@contextmanager
+def one_line_errors(prog: str):
+    """Turn a PainterlyError into `prog: message` on stderr and exit code 1, without a traceback."""
+    try:
+        yield
+    except PainterlyError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def config_keys(config_name: str) -> tuple[list[str], list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """(header comment lines, [(key, default, one-line doc)], [(group, default option)]) of configs/<name>.yaml."""
+    header, keys, groups, in_defaults = [], [], [], False
+    for line in (CONFIG_DIR / f"{config_name}.yaml").read_text().splitlines():
+        if line.startswith("#") and not keys and not groups:
+            header.append(line.lstrip("# ").rstrip())
+        elif line.startswith("defaults:"):
+            in_defaults = True
+        elif in_defaults and line.lstrip().startswith("- "):
+            name, _, option = line.strip()[2:].partition(":")
+            if option and not name.startswith(("override", "/")) and name != "hydra":
+                groups.append((name.strip(), option.strip()))
+        elif match := LINE.match(line):
+            in_defaults = False
+            keys.append((match["key"], match["value"] or "", match["doc"] or ""))
+    return header, keys, groups
+
+
+def help_text(prog: str, config_name: str) -> str:
+    header, keys, groups = config_keys(config_name)
+    lines = [*[h for h in header if h], "", f"{prog}: keys (key=value), with their defaults:"]
+    width = max(len(f"{k}={v}") for k, v, _ in keys + [(g, o, "") for g, o in groups])
+    for key, value, doc in keys:
+        if key in dict(groups):
+            continue  # a group's slot (train's `scheduler: null`): listed with the groups
+        lines.append(f"  {f'{key}={value}':<{width}}  {doc}".rstrip())
+    if groups:
+        lines += ["", "groups (group=option; then group.key=value sets that option's keys):"]
+        for group, option in groups:
+            lines.append(f"  {f'{group}={option}':<{width}}  choices: {', '.join(group_names(group))}")
+    return "\n".join(lines)
+
+
+def unknown_key_message(config_name: str, key: str, overrides: Sequence[str]) -> str:
+    """`unknown key 'maxsize'; did you mean 'max_size'?`, the nearest keys from the config the other overrides make."""
+    others = [o for o in overrides if not o.startswith(f"{key}=")]
+    try:
+        node = compose_config(config_name, others)
+    except PainterlyError:
+        node = compose_config(config_name)
+    *parents, last = key.split(".")
+    for part in parents:
+        child = node.get(part) if isinstance(node, DictConfig) else None
+        if not isinstance(child, DictConfig):
+            last = ".".join([part, *parents[parents.index(part) + 1 :], last])
+            break
+        node = child
+    prefix = key[: len(key) - len(last)]
+    names = list(node.keys()) if isinstance(node, DictConfig) else []
+    if not prefix:
+        names += [g for g in (p.name for p in CONFIG_DIR.iterdir() if p.is_dir()) if g not in names]
+    near = get_close_matches(last, names, n=1, cutoff=0.6)
+    hint = f"did you mean '{prefix}{near[0]}'?" if near else "see --help for the keys"
+    return f"unknown key '{key}'; {hint}"
+
+
+def free_form_keys(config_name: str) -> list[str]:
+    """Top-level keys declared `{}`: mappings that take any key (evaluate's `gatys.iterations=100`)."""
+    return [key for key, value, _ in config_keys(config_name)[1] if value == "{}"]
+
+
+def compose_checked(config_name: str, overrides: Sequence[str], hydra_config: bool = False) -> DictConfig:
+    """compose_config, with an unknown key named in one line with the nearest known one."""
+    free = tuple(f"{key}." for key in free_form_keys(config_name))
+    overrides = [f"+{arg}" if arg.startswith(free) else arg for arg in overrides]
+    try:
+        return compose_config(config_name, overrides, hydra_config=hydra_config)
+    except PainterlyError as error:
+        unknown = re.search(r"Could not override '([^']+)'|Key '([^']+)' is not in struct", str(error))
+        if not unknown:
+            raise
+        key = unknown[1] or unknown[2]
+        raise PainterlyError(unknown_key_message(config_name, key, overrides)) from None
+
+
+def launch(
+    prog: str,
+    config_name: str,
+    command: Callable[[DictConfig], object],
+    argv: Sequence[str] | None = None,
+    hydra_config: bool = False,
+):
+    """Run `command(cfg)` for `prog key=value ...`, or print the help; a PainterlyError exits 1 in one line."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in argv or "--help" in argv:
+        print(help_text(prog, config_name))
+        sys.exit(0)
+    with one_line_errors(prog):
+        flags = [arg for arg in argv if arg.startswith("-")]
+        if flags:
+            raise PainterlyError(f"unknown option {flags[0]}; arguments are key=value (see --help)")
+        return command(compose_checked(config_name, argv, hydra_config=hydra_config))
+
+
+def plain(node) -> dict:
+    """A config node as plain Python data, interpolations resolved."""
+    return OmegaConf.to_container(node, resolve=True)
