@@ -1,0 +1,62 @@
+"""The live app's one door into the rest of painterly: every import from painterly's other modules is here.
+
+Stylizing is stylize.py's own engine (`Johnson`: OpenVINO or ONNX Runtime on a CPU from the cached ONNX export,
+CUDA via torch on a GPU) and its own blend (`apply`: strength and preserve_color). Nothing here imports torch
+unless a style has no cached export or thumbnail yet (the first use of a style, like stylize.py).
+"""
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from painterly import PainterlyError
+from painterly.cli import one_line_errors
+from painterly.config import ROOT, compose_config
+from painterly.inference import apply
+from painterly.io.files import atomic_path
+from painterly.io.images import from_pixels, to_pixels
+from painterly.methods.johnson import CHECKPOINT_DIR, Johnson, cache_dir, exported_onnx, resolve_checkpoint
+
+__all__ = ["PainterlyError", "one_line_errors", "compose_config", "ROOT", "CHECKPOINT_DIR", "resolve_checkpoint",
+           "exported_onnx", "thumbnail_png", "load_engine", "stylize_pixels"]
+
+
+def thumbnail_png(ckpt: Path) -> Path:
+    """The checkpoint's style thumbnail as a PNG, cached by the checkpoint's sha256 like the ONNX export."""
+    with open(ckpt, "rb") as file:
+        path = cache_dir() / f"{hashlib.sha256(file.read()).hexdigest()}.thumbnail.png"
+    if not path.is_file():
+        from painterly.io.checkpoint import read_checkpoint  # imports torch: only a style's first use pays for it
+
+        thumb = read_checkpoint(ckpt)["style_thumbnail"].numpy()
+        with atomic_path(path) as tmp:
+            Image.fromarray(np.ascontiguousarray(thumb.transpose(1, 2, 0))).save(tmp, format="PNG")
+    return path
+
+
+def load_engine(ckpt: Path, device: str = "auto", precision: str = "auto", engine: str = "auto") -> Johnson:
+    return Johnson(ckpt, device=device, precision=precision, engine=engine)
+
+
+def stylize_pixels(method, pixels: np.ndarray, strength: float, preserve_color: bool) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> stylized (H, W, 3) uint8, exactly as stylize.py blends it."""
+    return to_pixels(apply(method, from_pixels(pixels)[None], strength, preserve_color)[0])
+
+
+def random_style(path, width: int = 16, num_residual: int = 5, seed: int = 0, color=(200, 120, 40)) -> Path:
+    """A real style checkpoint of an untrained network (johnson_slim's shape by default) with a plain-colour
+    thumbnail: the tests' and `make bench-live`'s styles, made in milliseconds with no training."""
+    import torch
+
+    from painterly.io.checkpoint import save_style, style_record
+    from painterly.models.transformer import TransformerNet
+
+    torch.manual_seed(seed)
+    model = TransformerNet(width=width, num_residual=num_residual)
+    config = {"_target_": "painterly.models.transformer.TransformerNet", "width": width, "num_residual": num_residual}
+    thumbnail = torch.tensor(color, dtype=torch.uint8).view(3, 1, 1).expand(3, 32, 32).clone()
+    record = style_record(model, config, style={"name": Path(path).stem, "image": "random"}, loss={}, steps=0,
+                          thumbnail=thumbnail)
+    return save_style(record, path)
