@@ -1,20 +1,22 @@
 # make demo: train a style briefly on the bundled photos and stylize a photo (CPU, no downloads)
 # make test: ruff (lint and format) and the test suite (what CI runs)
 # make bench: naive eager against painterly's defaults, side by side (random weights, no data; minutes on a CPU)
+# make bench-live: the live page's frames/s and latency in headless Chromium with a fake camera (needs chromium)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench bench-live clean
 
 setup: $(STAMP)
 
 # torch first and pinned exactly: pip then takes the local wheels instead of downloading gigabytes
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -e '.[test]'
+	npm ci --no-audit --no-fund --loglevel=error  # onnxruntime-web for the live page's browser mode (node_modules/)
 	touch $@
 
 demo: setup
@@ -30,6 +32,9 @@ test: setup
 
 bench: setup
 	$(PY) scripts/bench.py
+
+bench-live: setup
+	$(PY) scripts/bench_live.py --screenshot outputs/live.png
 
 clean:
 	rm -rf logs outputs .pytest_cache

@@ -2,7 +2,6 @@
 
 import io
 import json
-import struct
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from painterly.live.cli import build
-from painterly.live.engine import ROOT, compose_config
+from painterly.live.engine import ROOT, PainterlyError, compose_config
 from painterly.live.server import FRAME_HEADER, REPLY_HEADER, Client
 
 
@@ -197,13 +196,15 @@ def live(*args, timeout=60):
 
 
 def test_command_line_errors_are_one_line(tmp_path):
-    for args, problem in [((f"styles_dir={tmp_path}",), "has no .pt checkpoints"),
-                          ((f"styles_dir={tmp_path}", "ckpt=nope"), "no checkpoint named 'nope'"),
-                          ((f"styles_dir={tmp_path}", "ssl_certfile=cert.pem"), "needs both ssl_certfile= and"),
-                          (("colour=red",), "colour")]:
+    for args, problem in [((f"styles_dir={tmp_path}",), "has no .pt checkpoints"), (("colour=red",), "colour")]:
         done = live(*args)
         assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
         assert done.stderr.startswith("live: ") and problem in done.stderr and len(done.stderr.splitlines()) == 1
+    for overrides, problem in [(["ckpt=nope"], "no checkpoint named 'nope'"),
+                               (["ssl_certfile=cert.pem"], "needs both ssl_certfile= and ssl_keyfile="),
+                               (["max_clients=0"], "max_clients must be a positive integer")]:
+        with pytest.raises(PainterlyError, match=problem):
+            build(live_config(tmp_path, *overrides))
 
 
 def test_serving_the_network_prints_a_warning_and_the_url(styles_dir):

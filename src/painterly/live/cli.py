@@ -1,5 +1,6 @@
 """`python live.py [ckpt=<style>] [port=8000] [host=127.0.0.1] [key=value ...]`: serve the live camera page."""
 
+import asyncio
 import sys
 
 from painterly.live.engine import ROOT, PainterlyError, compose_config, one_line_errors
@@ -33,7 +34,17 @@ def main() -> None:
               file=sys.stderr)
     if not app.state.ort_dir:
         print(f"live: browser mode is off: {ORT_DIR} is missing (run `npm ci` or `make setup`)", file=sys.stderr)
-    print(f"live: {len(app.state.styles.names)} styles; open {scheme}://{shown}:{cfg.port}/", flush=True)
     # ws_max_size: a frame over max_frame_bytes still arrives whole and gets an error reply; far larger ones close
-    uvicorn.run(app, host=cfg.host, port=cfg.port, ssl_certfile=cfg.ssl_certfile, ssl_keyfile=cfg.ssl_keyfile,
-                ws_max_size=4 * cfg.max_frame_bytes, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, ssl_certfile=cfg.ssl_certfile,
+                                           ssl_keyfile=cfg.ssl_keyfile, ws_max_size=4 * cfg.max_frame_bytes,
+                                           log_level="warning"))
+
+    async def serve():
+        serving = asyncio.create_task(server.serve())
+        while not (server.started or serving.done()):
+            await asyncio.sleep(0.05)
+        if server.started:  # the URL only once it answers
+            print(f"live: {len(app.state.styles.names)} styles; open {scheme}://{shown}:{cfg.port}/", flush=True)
+        await serving
+
+    asyncio.run(serve())

@@ -19,8 +19,18 @@ from painterly.io.files import atomic_path
 from painterly.io.images import from_pixels, to_pixels
 from painterly.methods.johnson import CHECKPOINT_DIR, Johnson, cache_dir, exported_onnx, resolve_checkpoint
 
-__all__ = ["PainterlyError", "one_line_errors", "compose_config", "ROOT", "CHECKPOINT_DIR", "resolve_checkpoint",
-           "exported_onnx", "thumbnail_png", "load_engine", "stylize_pixels"]
+__all__ = [
+    "CHECKPOINT_DIR",
+    "ROOT",
+    "PainterlyError",
+    "compose_config",
+    "exported_onnx",
+    "load_engine",
+    "one_line_errors",
+    "resolve_checkpoint",
+    "stylize_pixels",
+    "thumbnail_png",
+]
 
 
 def thumbnail_png(ckpt: Path) -> Path:

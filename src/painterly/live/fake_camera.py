@@ -6,7 +6,7 @@
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from painterly.live.engine import ROOT
 
@@ -14,20 +14,18 @@ SAMPLE = ROOT / "data" / "samples" / "skimage_chelsea.jpg"
 
 
 def write_y4m(path, size=(640, 480), frames=8, fps=30, photo=SAMPLE) -> Path:
-    """`frames` frames of `photo` at `size`, each panned a few pixels from the last: a clip that moves a little.
+    """`frames` frames of `photo` at `size`, each a little brighter or darker (up to 4%): a clip that changes a
+    little, so a stuck picture shows, while any two frames stay close.
 
     y4m is raw YUV 4:2:0 (JPEG's full-range YCbCr): a header line, then per frame "FRAME\\n" and the Y, U, V planes.
     """
     width, height = size
-    photo = Image.open(photo).convert("RGB")
-    margin = 4 * frames
-    big = photo.resize((width + margin, height + margin * height // width), Image.Resampling.LANCZOS)
+    frame = ImageOps.fit(Image.open(photo).convert("RGB"), size, Image.Resampling.LANCZOS).convert("YCbCr")
+    y = np.asarray(frame.getchannel("Y"), dtype=np.float32)
+    u, v = (np.asarray(frame.getchannel(name).resize((width // 2, height // 2))) for name in ("Cb", "Cr"))
     with open(path, "wb") as file:
         file.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
         for i in range(frames):
-            frame = big.crop((4 * i, 2 * i, 4 * i + width, 2 * i + height)).convert("YCbCr")
-            y, u, v = (np.asarray(plane) for plane in frame.split())
-            half = (width // 2, height // 2)
-            file.write(b"FRAME\n" + y.tobytes() + np.asarray(Image.fromarray(u).resize(half)).tobytes()
-                       + np.asarray(Image.fromarray(v).resize(half)).tobytes())
+            gain = 1 + 0.04 * np.sin(2 * np.pi * i / frames)
+            file.write(b"FRAME\n" + np.clip(y * gain, 0, 255).astype(np.uint8).tobytes() + u.tobytes() + v.tobytes())
     return Path(path)

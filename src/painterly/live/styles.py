@@ -5,8 +5,14 @@ The browser names a style; the name is only ever a key of this table, so no name
 
 from pathlib import Path
 
-from painterly.live.engine import CHECKPOINT_DIR, PainterlyError, exported_onnx, load_engine, resolve_checkpoint, \
-    thumbnail_png
+from painterly.live.engine import (
+    CHECKPOINT_DIR,
+    PainterlyError,
+    exported_onnx,
+    load_engine,
+    resolve_checkpoint,
+    thumbnail_png,
+)
 
 
 def style_name(path: Path) -> str:

@@ -245,11 +245,11 @@ async function browserLoop() {
   browserRunning = true;
   try {
     while (state.mode === "browser") {
-      if (sessionStyle !== state.style) {
+      if (state.style && sessionStyle !== state.style) {
         state.backend = "loading model…";
         await loadSession(state.style);
       }
-      if (!source || (source.still && !dirty) || !grab()) {
+      if (!session || !source || (source.still && !dirty) || !grab()) {
         await new Promise((resolve) => setTimeout(resolve, 10));
         continue;
       }
