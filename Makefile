@@ -34,7 +34,7 @@ bench: setup
 	$(PY) scripts/bench.py
 
 bench-live: setup
-	$(PY) scripts/bench_live.py --screenshot outputs/live.png
+	$(PY) scripts/bench_live.py screenshot=outputs/live.png
 
 clean:
 	rm -rf logs outputs .pytest_cache

@@ -7,7 +7,6 @@ second, and latency from grabbing a camera frame to showing its stylized version
 Rows: server mode at 480x360 and 640x480, and browser mode (onnxruntime-web, WASM here) at 480x360.
 """
 
-import argparse
 import os
 import platform
 import socket
@@ -18,20 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from painterly.live.engine import exported_onnx, random_style, thumbnail_png  # noqa: E402
-from painterly.live.fake_camera import write_y4m  # noqa: E402
+from painterly.cli.launch import launch
+from painterly.config import ROOT
+from painterly.live.engine import exported_onnx, random_style, thumbnail_png
+from painterly.live.fake_camera import write_y4m
+from painterly.stylize.devices import cpu_name
 
 ROWS = [("server", 360), ("server", 480), ("browser", 360)]
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def free_port() -> int:
@@ -52,17 +44,20 @@ def measure(page, url: str, warmup: float, seconds: float) -> dict:
         latencies.append(state["latency"])
         server_ms.append(state["serverMs"])
     frames = page.evaluate("window.painterly.frames") - start_frames
-    return {"fps": frames / (time.perf_counter() - start), "latency": statistics.median(latencies),
-            "server_ms": statistics.median(server_ms), "backend": state["backend"], "errors": state["errors"]}
+    return {
+        "fps": frames / (time.perf_counter() - start),
+        "latency": statistics.median(latencies),
+        "server_ms": statistics.median(server_ms),
+        "backend": state["backend"],
+        "errors": state["errors"],
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20, help="measured time per row")
-    parser.add_argument("--warmup", type=float, default=5)
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
-    parser.add_argument("--screenshot", type=Path, help="also save a screenshot of the page in server mode")
-    args = parser.parse_args()
+    launch("bench_live", "bench_live", bench)
+
+
+def bench(args) -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,15 +69,30 @@ def main() -> None:
         random_style(tmp / "styles" / "slim_random_2.pt", width=16, num_residual=5, seed=1, color=(40, 120, 200))
         clip = write_y4m(tmp / "camera.y4m", size=(640, 480), frames=30)
         port = free_port()
-        server = subprocess.Popen([sys.executable, str(ROOT / "live.py"), f"styles_dir={tmp / 'styles'}",
-                                   "ckpt=" + str(style), f"port={port}"], stdout=subprocess.PIPE, text=True)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "live.py"),
+                f"styles_dir={tmp / 'styles'}",
+                "ckpt=" + str(style),
+                f"port={port}",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         load_before = os.getloadavg()
         try:
             server.stdout.readline()
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=args.chromium, args=[
-                    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                    f"--use-file-for-fake-video-capture={clip}", "--no-sandbox"])
+                browser = playwright.chromium.launch(
+                    executable_path=args.chromium,
+                    args=[
+                        "--use-fake-device-for-media-stream",
+                        "--use-fake-ui-for-media-stream",
+                        f"--use-file-for-fake-video-capture={clip}",
+                        "--no-sandbox",
+                    ],
+                )
                 page = browser.new_page(viewport={"width": 1280, "height": 760})
                 results = []
                 for mode, height in ROWS:
@@ -99,16 +109,20 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     load_after = os.getloadavg()
-    print(f"{cpu_name()}, {os.cpu_count()} cores; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; "
-          f"Python {platform.python_version()}, {Path(args.chromium).name}")
+    print(
+        f"{cpu_name()}, {os.cpu_count()} cores; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; "
+        f"Python {platform.python_version()}, {Path(args.chromium).name}"
+    )
     print("style: johnson_slim shape (width 16, 5 residual blocks), random weights; fake camera 640x480")
     print()
     print("| mode | processing size | frames/s | latency, ms (median) | server ms/frame (median) | runs on |")
     print("| --- | --- | ---: | ---: | ---: | --- |")
     for mode, height, r in results:
         server_ms = f"{r['server_ms']:.0f}" if mode == "server" else "-"
-        print(f"| {mode} | {height * 4 // 3}x{height} | {r['fps']:.1f} | {r['latency']:.0f} | {server_ms} | "
-              f"{r['backend']} |")
+        print(
+            f"| {mode} | {height * 4 // 3}x{height} | {r['fps']:.1f} | {r['latency']:.0f} | {server_ms} | "
+            f"{r['backend']} |"
+        )
         for error in r["errors"]:
             print(f"  {mode} {height}: page error: {error}")
 

@@ -19,7 +19,9 @@ from painterly.live.fake_camera import write_y4m
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ORT = ROOT / "node_modules" / "onnxruntime-web" / "dist"
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install '.[test]')"
+)
 if not shutil.which(CHROMIUM):
     pytest.skip("chromium is not installed (apt-get install chromium; .ci/run does it)", allow_module_level=True)
 
@@ -33,8 +35,12 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(styles_dir):
     port = free_port()
-    process = subprocess.Popen([sys.executable, str(ROOT / "live.py"), f"styles_dir={styles_dir}", f"port={port}"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "live.py"), f"styles_dir={styles_dir}", f"port={port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout.readline().startswith("live: 2 styles; open"), process.stderr.read()
     yield process, f"http://localhost:{port}/"
     process.terminate()
@@ -45,9 +51,15 @@ def server(styles_dir):
 def browser(tmp_path_factory):
     clip = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", size=(320, 240), frames=6)
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={clip}", "--no-sandbox"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={clip}",
+                "--no-sandbox",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -66,8 +78,11 @@ def page(browser, server):
 def wait_frames(page, count: int, timeout_ms=60000) -> dict:
     """Wait until `count` more stylized frames show, under the current settings; returns the page's state."""
     start = page.evaluate("window.painterly.frames")
-    page.wait_for_function(f"window.painterly.frames >= {start + count} && "
-                           "window.painterly.shownVersion === window.painterly.settingsVersion", timeout=timeout_ms)
+    page.wait_for_function(
+        f"window.painterly.frames >= {start + count} && "
+        "window.painterly.shownVersion === window.painterly.settingsVersion",
+        timeout=timeout_ms,
+    )
     return page.evaluate("({...window.painterly})")
 
 

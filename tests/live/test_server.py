@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from painterly.config import compose_config
 from painterly.live.cli import build
-from painterly.live.engine import ROOT, PainterlyError, compose_config
+from painterly.live.engine import ROOT, PainterlyError
 from painterly.live.server import FRAME_HEADER, REPLY_HEADER, Client
 
 
@@ -48,7 +49,7 @@ def stylized(socket, frame_id: int) -> Image.Image:
     reply = socket.receive_bytes()
     got_id, server_ms = REPLY_HEADER.unpack_from(reply)
     assert got_id == frame_id and server_ms > 0
-    return Image.open(io.BytesIO(reply[REPLY_HEADER.size:]))
+    return Image.open(io.BytesIO(reply[REPLY_HEADER.size :]))
 
 
 def test_frames_come_back_stylized_with_the_chosen_style_strength_and_colour(client):
@@ -69,7 +70,7 @@ def test_frames_come_back_stylized_with_the_chosen_style_strength_and_colour(cli
     glacier, unstyled, kept = outputs.values()
     assert np.abs(glacier - ember).mean() > 10
     assert np.abs(unstyled - raw).mean() < 4  # strength 0 is the photo (JPEG twice over)
-    # preserve_color: the photo's colours moved by the style's luminance change (painterly.inference.keep_color)
+    # preserve_color: the photo's colours moved by the style's luminance change (painterly.stylize.pipeline.keep_color)
     expected = np.clip(raw + ((glacier - raw) @ [0.299, 0.587, 0.114])[..., None], 0, 255)
     assert np.abs(kept - expected).mean() < 6 and np.abs(kept - glacier).mean() > 10
 
@@ -154,8 +155,14 @@ def test_style_thumbnails_and_exports_are_served_only_for_listed_styles(client):
     assert Image.open(io.BytesIO(thumb.content)).convert("RGB").getpixel((5, 5)) == (40, 120, 200)
     onnx = client.get("/api/styles/ember/model.onnx")
     assert onnx.status_code == 200 and len(onnx.content) > 1000
-    for url in ("/api/styles/nope/model.onnx", "/api/styles/ember/state.pt", "/api/styles/..%2F..%2Fetc/passwd",
-                "/api/styles/%2E%2E/model.onnx", "/static/../../README.md", "/ort/../../package.json"):
+    for url in (
+        "/api/styles/nope/model.onnx",
+        "/api/styles/ember/state.pt",
+        "/api/styles/..%2F..%2Fetc/passwd",
+        "/api/styles/%2E%2E/model.onnx",
+        "/static/../../README.md",
+        "/ort/../../package.json",
+    ):
         response = client.get(url)
         assert response.status_code == 404 and b"README" not in response.content, url
     page = client.get("/")
@@ -166,8 +173,8 @@ SERVE_ONE_FRAME = """
 import io, json, sys
 from PIL import Image
 from starlette.testclient import TestClient
+from painterly.config import compose_config
 from painterly.live.cli import build
-from painterly.live.engine import compose_config
 from painterly.live.server import FRAME_HEADER
 
 buffer = io.BytesIO()
@@ -184,15 +191,17 @@ print("torch imported:", "torch" in sys.modules)
 
 
 def test_serving_a_style_with_a_cached_export_never_imports_torch(styles_dir):
-    done = subprocess.run([sys.executable, "-c", SERVE_ONE_FRAME, str(styles_dir)], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_ONE_FRAME, str(styles_dir)], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "torch imported: False"
 
 
 def live(*args, timeout=60):
-    return subprocess.run([sys.executable, str(ROOT / "live.py"), *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "live.py"), *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_command_line_errors_are_one_line(tmp_path):
@@ -200,9 +209,11 @@ def test_command_line_errors_are_one_line(tmp_path):
         done = live(*args)
         assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
         assert done.stderr.startswith("live: ") and problem in done.stderr and len(done.stderr.splitlines()) == 1
-    for overrides, problem in [(["ckpt=nope"], "no checkpoint named 'nope'"),
-                               (["ssl_certfile=cert.pem"], "needs both ssl_certfile= and ssl_keyfile="),
-                               (["max_clients=0"], "max_clients must be a positive integer")]:
+    for overrides, problem in [
+        (["ckpt=nope"], "no checkpoint named 'nope'"),
+        (["ssl_certfile=cert.pem"], "needs both ssl_certfile= and ssl_keyfile="),
+        (["max_clients=0"], "max_clients must be a positive integer"),
+    ]:
         with pytest.raises(PainterlyError, match=problem):
             build(live_config(tmp_path, *overrides))
 
@@ -213,8 +224,12 @@ def test_serving_the_network_prints_a_warning_and_the_url(styles_dir):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, str(ROOT / "live.py"), f"styles_dir={styles_dir}", "host=0.0.0.0",
-                               f"port={port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "live.py"), f"styles_dir={styles_dir}", "host=0.0.0.0", f"port={port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout.readline().strip() == f"live: 2 styles; open http://localhost:{port}/"
     finally:

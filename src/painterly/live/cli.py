@@ -3,7 +3,7 @@
 import asyncio
 import sys
 
-from painterly.live.engine import ROOT, PainterlyError, compose_config, one_line_errors
+from painterly.live.engine import ROOT, PainterlyError, launch
 from painterly.live.server import create_app
 from painterly.live.styles import Styles
 
@@ -21,23 +21,35 @@ def build(cfg):
 
 
 def main() -> None:
-    with one_line_errors("live"):
-        cfg = compose_config("live", sys.argv[1:])
-        app = build(cfg)
+    launch("live", "live", serve)
+
+
+def serve(cfg) -> None:
+    app = build(cfg)
     import uvicorn
 
     scheme = "https" if cfg.ssl_certfile else "http"
     shown = "localhost" if cfg.host in LOCAL_HOSTS + ("0.0.0.0", "::") else cfg.host
     if cfg.host not in LOCAL_HOSTS:
-        print(f"live: WARNING: host={cfg.host} serves this page and its styles to every machine that can reach this "
-              "one; browsers give those machines the camera only over HTTPS (ssl_certfile=, ssl_keyfile=)",
-              file=sys.stderr)
+        print(
+            f"live: WARNING: host={cfg.host} serves this page and its styles to every machine that can reach this "
+            "one; browsers give those machines the camera only over HTTPS (ssl_certfile=, ssl_keyfile=)",
+            file=sys.stderr,
+        )
     if not app.state.ort_dir:
         print(f"live: browser mode is off: {ORT_DIR} is missing (run `npm ci` or `make setup`)", file=sys.stderr)
     # ws_max_size: a frame over max_frame_bytes still arrives whole and gets an error reply; far larger ones close
-    server = uvicorn.Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, ssl_certfile=cfg.ssl_certfile,
-                                           ssl_keyfile=cfg.ssl_keyfile, ws_max_size=4 * cfg.max_frame_bytes,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=cfg.host,
+            port=cfg.port,
+            ssl_certfile=cfg.ssl_certfile,
+            ssl_keyfile=cfg.ssl_keyfile,
+            ws_max_size=4 * cfg.max_frame_bytes,
+            log_level="warning",
+        )
+    )
 
     async def serve():
         serving = asyncio.create_task(server.serve())

@@ -12,21 +12,22 @@ import numpy as np
 from PIL import Image
 
 from painterly import PainterlyError
-from painterly.cli import one_line_errors
-from painterly.config import ROOT, compose_config
-from painterly.inference import apply
-from painterly.io.files import atomic_path
-from painterly.io.images import from_pixels, to_pixels
-from painterly.methods.johnson import CHECKPOINT_DIR, Johnson, cache_dir, exported_onnx, resolve_checkpoint
+from painterly.cli.launch import launch
+from painterly.config import CHECKPOINT_DIR, ROOT
+from painterly.stylize.checkpoints import cache_dir, resolve_checkpoint
+from painterly.stylize.files import atomic_path
+from painterly.stylize.images import from_pixels, to_pixels
+from painterly.stylize.johnson import Johnson
+from painterly.stylize.onnx_engines import exported_onnx
+from painterly.stylize.pipeline import apply
 
 __all__ = [
     "CHECKPOINT_DIR",
     "ROOT",
     "PainterlyError",
-    "compose_config",
     "exported_onnx",
+    "launch",
     "load_engine",
-    "one_line_errors",
     "resolve_checkpoint",
     "stylize_pixels",
     "thumbnail_png",
@@ -67,6 +68,7 @@ def random_style(path, width: int = 16, num_residual: int = 5, seed: int = 0, co
     model = TransformerNet(width=width, num_residual=num_residual)
     config = {"_target_": "painterly.models.transformer.TransformerNet", "width": width, "num_residual": num_residual}
     thumbnail = torch.tensor(color, dtype=torch.uint8).view(3, 1, 1).expand(3, 32, 32).clone()
-    record = style_record(model, config, style={"name": Path(path).stem, "image": "random"}, loss={}, steps=0,
-                          thumbnail=thumbnail)
+    record = style_record(
+        model, config, style={"name": Path(path).stem, "image": "random"}, loss={}, steps=0, thumbnail=thumbnail
+    )
     return save_style(record, path)

@@ -51,8 +51,10 @@ class IsolatedOrigin:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 message["headers"] = list(message["headers"]) + [
-                    (b"cross-origin-opener-policy", b"same-origin"), (b"cross-origin-embedder-policy", b"require-corp"),
-                    (b"cache-control", b"no-store")]
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                    (b"cross-origin-embedder-policy", b"require-corp"),
+                    (b"cache-control", b"no-store"),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
@@ -143,7 +145,7 @@ class Client:
         if len(data) <= FRAME_HEADER.size:
             raise FrameError(f"a frame is a {FRAME_HEADER.size}-byte id then an image; got {len(data)} bytes")
         dropped = self.slot[0] if self.slot is not None else None
-        self.slot = (FRAME_HEADER.unpack_from(data)[0], data[FRAME_HEADER.size:])
+        self.slot = (FRAME_HEADER.unpack_from(data)[0], data[FRAME_HEADER.size :])
         self.ready.set()
         return dropped
 
@@ -191,9 +193,17 @@ async def websocket_endpoint(socket: WebSocket) -> None:
     state = socket.app.state
     await socket.accept()
     if len(state.clients) >= state.config.max_clients:
-        await socket.send_text(json.dumps({"type": "busy", "message": (
-            f"server busy: {len(state.clients)} clients already connected (max_clients={state.config.max_clients}); "
-            "try again later")}))
+        await socket.send_text(
+            json.dumps(
+                {
+                    "type": "busy",
+                    "message": (
+                        f"server busy: {len(state.clients)} clients already connected "
+                        f"(max_clients={state.config.max_clients}); try again later"
+                    ),
+                }
+            )
+        )
         await socket.close(code=1013)  # 1013: try again later
         return
     client = Client(socket, state)
@@ -216,10 +226,15 @@ async def index(request):
 
 async def style_list(request):
     styles = request.app.state.styles
-    return JSONResponse({"styles": styles.names, "default": styles.default,
-                         "max_frame_bytes": request.app.state.config.max_frame_bytes,
-                         "max_frame_side": request.app.state.config.max_frame_side,
-                         "browser_mode": request.app.state.ort_dir is not None})
+    return JSONResponse(
+        {
+            "styles": styles.names,
+            "default": styles.default,
+            "max_frame_bytes": request.app.state.config.max_frame_bytes,
+            "max_frame_side": request.app.state.config.max_frame_side,
+            "browser_mode": request.app.state.ort_dir is not None,
+        }
+    )
 
 
 async def style_file(request):

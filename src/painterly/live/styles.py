@@ -30,8 +30,10 @@ class Styles:
             self.default = style_name(path)
             self.paths[self.default] = path
         if not self.paths:
-            raise PainterlyError(f"no styles: {folder} has no .pt checkpoints; train one (python train.py style=...) "
-                                 "or pass ckpt=<checkpoint>")
+            raise PainterlyError(
+                f"no styles: {folder} has no .pt checkpoints; train one (python train.py style=...) "
+                "or pass ckpt=<checkpoint>"
+            )
         self.options = {"device": device, "precision": precision, "engine": engine}
         self.engines = {}
 

@@ -6,7 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const MAX_IN_FLIGHT = 2;
 const JPEG_QUALITY = 0.85;
-const LUMA = [0.299, 0.587, 0.114]; // BT.601, as painterly.inference.keep_color
+const LUMA = [0.299, 0.587, 0.114]; // BT.601, as painterly.stylize.pipeline.keep_color
 
 // Everything the page shows, readable by tests and scripts/bench_live.py as window.painterly.
 const state = {
@@ -223,7 +223,7 @@ async function loadSession(style) {
   throw new Error(`onnxruntime-web could not run ${style} (${state.errors.at(-1)})`);
 }
 
-// (1, 3, H, W) float RGB in [0, 1] -> blended RGBA ImageData, as painterly.inference.apply does on the server.
+// (1, 3, H, W) float RGB in [0, 1] -> blended RGBA ImageData, as painterly.stylize.pipeline.apply does on the server.
 function blend(content, stylized, w, h) {
   const image = new ImageData(w, h), plane = w * h, k = state.strength;
   for (let i = 0; i < plane; i++) {
