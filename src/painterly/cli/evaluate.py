@@ -2,8 +2,9 @@
 (configs/evaluate.yaml).
 
 Every method runs through the stylize pipeline (painterly.stylize.pipeline.apply) on the same photos, shrunk to `size`
-on the long side; the content and style losses are those of the training loss config (configs/train.yaml) at
-that size. Writes <output>/grid.png (photo, methods..., painting), <output>/table.md and <output>/table.csv.
+on the long side. The losses are the fixed evaluation loss (configs/loss/evaluation.yaml: Gatys et al.'s content and
+style terms, never a training loss), with the result, the photo and the painting all resized to `compare` pixels on
+their short side. Writes <output>/grid.png (photo, methods..., painting), <output>/table.md and <output>/table.csv.
 """
 
 import csv
@@ -20,7 +21,7 @@ from painterly import PainterlyError
 from painterly.cli.launch import launch
 from painterly.config import CHECKPOINT_DIR, compose_config, instantiate
 from painterly.io.grid import write_grid
-from painterly.io.tensors import load_rgb, resize_long
+from painterly.io.tensors import load_rgb, resize_long, resize_short
 from painterly.stylize.devices import cpu_name, pick_device
 from painterly.stylize.images import find_images
 from painterly.stylize.pipeline import apply, build_method
@@ -29,9 +30,10 @@ METHODS = ("johnson", "gatys", "adain")
 
 
 def style_config(style: str):
-    """The training config for a style given by name (configs/style/) or by image file."""
+    """The training config for a style given by name (configs/style/) or by image file, with the evaluation loss."""
     by_image = Path(style).suffix != "" or Path(style).is_file()
-    return compose_config("train", [f"style.image={Path(style).resolve()}" if by_image else f"style={style}"])
+    chosen = f"style.image={Path(style).resolve()}" if by_image else f"style={style}"
+    return compose_config("train", [chosen, "loss=evaluation"])
 
 
 def load_photos(folder, size: int, limit: int | None) -> list[tuple[str, torch.Tensor]]:
@@ -80,22 +82,23 @@ def method_overrides(options: DictConfig, method: str) -> list[str]:
 
 
 def evaluate(options: DictConfig) -> Path:
-    if not options.style or not options.input:
+    if not options.painting or not options.input:
         raise PainterlyError("style= and input= are required (see --help)")
     size, limit = options.size, options.limit
-    cfg = style_config(options.style)
+    cfg = style_config(options.painting)
     name, painting = cfg.style.name, load_rgb(cfg.style.image)
     ckpt = Path(options.ckpt or CHECKPOINT_DIR / f"{name}.pt")
     photos = load_photos(options.input, size, limit)
     out = Path(options.output)
     device = pick_device(options.device)
 
-    loss = instantiate(cfg.loss).to(device)  # the training loss, with the style's Grams at training's style size
-    loss.set_style(resize_long(painting, cfg.style.size)[None].to(device))
+    loss = instantiate(cfg.loss).to(device)
+    loss.set_style(resize_short(painting, options.compare)[None].to(device))
 
     def losses(stylized, content):
         with torch.no_grad():
-            terms = loss(stylized.to(device), content.to(device))
+            small = [resize_short(image, options.compare).to(device) for image in (stylized, content)]
+            terms = loss(*small)
         return terms["content"].item(), terms["style"].item()
 
     stats = [{"method": "photo (unchanged)", "seconds_per_image": "", "note": "the starting point"}]
@@ -103,7 +106,9 @@ def evaluate(options: DictConfig) -> Path:
         sum(v) / len(photos) for v in zip(*(losses(p, p) for _, p in photos))
     )
     results = {}
-    for method_name in METHODS:
+    for method_name in options.methods:
+        if method_name not in METHODS:
+            raise PainterlyError(f"unknown method '{method_name}'; choose from: {', '.join(METHODS)}")
         if method_name == "johnson" and not ckpt.is_file():
             stats.append(
                 {
@@ -155,8 +160,9 @@ def evaluate(options: DictConfig) -> Path:
     ]
     write_grid(out / "grid.png", rows, ["photo", *METHODS, "painting"], size)
     title = (
-        f"Style `{name}`, {len(photos)} photo(s) at {size} px on the long side; losses are the training loss "
-        f"terms (configs/train.yaml) with their weights, averaged over the photos.  \nMeasured on {machine()}."
+        f"Style `{name}`, {len(photos)} photo(s) rendered at {size} px on the long side and compared at "
+        f"{options.compare} px on the short side; losses are the evaluation loss (configs/loss/evaluation.yaml), "
+        f"averaged over the photos.  \nMeasured on {machine()}."
     )
     write_tables(out, stats, title)
     print(f"evaluate: wrote {out / 'grid.png'}, {out / 'table.md'} and {out / 'table.csv'}")
@@ -164,4 +170,4 @@ def evaluate(options: DictConfig) -> Path:
 
 
 def main() -> None:
-    launch("evaluate", "evaluate", evaluate)
+    launch("evaluate", "evaluate", evaluate, aliases={"style": "painting"})

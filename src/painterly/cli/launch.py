@@ -109,9 +109,16 @@ def launch(
     command: Callable[[DictConfig], object],
     argv: Sequence[str] | None = None,
     hydra_config: bool = False,
+    aliases: dict[str, str] | None = None,
 ):
-    """Run `command(cfg)` for `prog key=value ...`, or print the help; a PainterlyError exits 1 in one line."""
+    """Run `command(cfg)` for `prog key=value ...`, or print the help; a PainterlyError exits 1 in one line.
+
+    `aliases` renames keys as typed (`style=` -> `style_image=`): a key named like a config group (configs/style/)
+    would otherwise be read by Hydra as a choice from that group.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
+    for typed, key in (aliases or {}).items():
+        argv = [f"{key}={arg[len(typed) + 1 :]}" if arg.startswith(f"{typed}=") else arg for arg in argv]
     if "-h" in argv or "--help" in argv:
         print(help_text(prog, config_name))
         sys.exit(0)

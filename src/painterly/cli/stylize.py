@@ -27,7 +27,5 @@ def stylize(cfg: DictConfig) -> list[str]:
 
 
 def main() -> None:
-    # configs/style is a config group (training's), so Hydra would read style=<image> as a choice from it.
-    argv = [f"style_image={arg[len('style=') :]}" if arg.startswith("style=") else arg for arg in sys.argv[1:]]
-    failures = launch("stylize", "stylize", stylize, argv)
+    failures = launch("stylize", "stylize", stylize, aliases={"style": "style_image"})
     sys.exit(1 if failures else 0)

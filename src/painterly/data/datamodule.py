@@ -4,6 +4,7 @@ from torch.utils.data import DataLoader
 
 from painterly import PainterlyError
 from painterly.data.dataset import PhotoDataset, eval_transform, train_transform
+from painterly.data.teacher import PairDataset, cached_pairs
 from painterly.stylize.images import find_images
 
 MISSING_HINT = (
@@ -23,8 +24,11 @@ class PhotoDataModule(L.LightningDataModule):
         num_workers: int = 2,
         num_holdout: int = 4,
         pin_memory: bool = True,
+        teacher: dict | None = None,
     ):
         super().__init__()
+        # teacher: {style_image, size, alpha, cache_dir}: train on in-memory (photo, AdaIN rendering) pairs instead
+        self.teacher = dict(teacher) if teacher else None
         self.root, self.image_size, self.batch_size = root, image_size, batch_size
         self.num_workers, self.num_holdout, self.pin_memory = num_workers, num_holdout, pin_memory
         self.train_files: list = []
@@ -39,7 +43,10 @@ class PhotoDataModule(L.LightningDataModule):
         self.train_files = [f for f in files if f not in self.holdout_files]
 
     def train_dataloader(self):
-        dataset = PhotoDataset(self.train_files, train_transform(self.image_size))
+        if self.teacher:
+            dataset = PairDataset(cached_pairs(self.train_files, **self.teacher), self.image_size)
+        else:
+            dataset = PhotoDataset(self.train_files, train_transform(self.image_size))
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

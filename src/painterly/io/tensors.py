@@ -20,3 +20,9 @@ def resize_long(image: torch.Tensor, size: int) -> torch.Tensor:
         batch, size=new_size, mode="bilinear", antialias=True, align_corners=False
     )
     return resized.reshape(*image.shape[:-2], *new_size)
+
+
+def resize_short(image: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize a (..., 3, H, W) float image so that its short side is `size` pixels, keeping the aspect ratio."""
+    height, width = image.shape[-2:]
+    return resize_long(image, round(size * max(height, width) / min(height, width)))

@@ -34,6 +34,8 @@ class StyleTransferModule(L.LightningModule):
         export_half: bool = False,
         channels_last: bool = True,
         compile: bool = False,
+        distill_steps: int = 0,
+        teacher_content: bool = False,
     ):
         super().__init__()
         # plain values only (the objects are rebuilt from config): checkpoints stay loadable with weights_only=True
@@ -63,11 +65,17 @@ class StyleTransferModule(L.LightningModule):
         return self.model(images)
 
     def training_step(self, batch, batch_idx):
-        images, skipped = batch
+        images, skipped, *target = batch  # a target with data.teacher
         self.note_skipped(skipped)
         if self.hparams.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        terms = self.loss(self.model(images), images)
+        output = self.model(images)
+        if target and self.global_step < self.hparams.distill_steps:  # pixel L1 to the teacher: no VGG pass
+            distill = torch.nn.functional.l1_loss(output.float(), target[0])
+            self.log("train/distill_loss", distill)
+            self.log("loss", distill, prog_bar=True, logger=False)
+            return distill
+        terms = self.loss(output, target[0] if target and self.hparams.teacher_content else images)
         self.log_dict({f"train/{k}_loss": v for k, v in terms.items()}, prog_bar=False)
         self.log("loss", terms["total"], prog_bar=True, logger=False)
         return terms["total"]
