@@ -23,6 +23,7 @@ const captureCtx = capture.getContext("2d", { willReadFrequently: true });
 let source = null; // { el, width(), height(), still }
 let dirty = true;  // a still image needs a new frame only when a setting changed
 const shownAt = [], latencies = [];
+const FPS_WINDOW_MS = 5000; // frames/s over 5 s: a slow machine (a frame a second or less) reads as a rate, not 0
 
 function message(text) { $("message").textContent = text || ""; }
 
@@ -95,7 +96,7 @@ function show(image, sentAt, version) {
   if (image instanceof ImageData) outCtx.putImageData(image, 0, 0); else outCtx.drawImage(image, 0, 0);
   const now = performance.now();
   shownAt.push(now);
-  while (shownAt.length && shownAt[0] < now - 1000) shownAt.shift();
+  while (shownAt.length && shownAt[0] < now - FPS_WINDOW_MS) shownAt.shift();
   latencies.push(now - sentAt);
   if (latencies.length > 30) latencies.shift();
   state.frames++;
@@ -105,11 +106,11 @@ function show(image, sentAt, version) {
 
 function updateStats() {
   const now = performance.now();
-  while (shownAt.length && shownAt[0] < now - 1000) shownAt.shift();
-  state.fps = shownAt.length;
+  while (shownAt.length && shownAt[0] < now - FPS_WINDOW_MS) shownAt.shift();
+  state.fps = (shownAt.length * 1000) / FPS_WINDOW_MS;
   const sorted = [...latencies].sort((a, b) => a - b);
   state.latency = sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
-  $("fps").textContent = `${state.fps} fps`;
+  $("fps").textContent = `${state.fps.toFixed(1)} fps`;
   $("latency").textContent = `${Math.round(state.latency)} ms latency` +
     (state.mode === "server" && state.serverMs ? ` (server ${Math.round(state.serverMs)} ms)` : "");
   $("backend").textContent = state.backend;
