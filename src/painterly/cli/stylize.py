@@ -8,12 +8,12 @@ import sys
 
 from omegaconf import DictConfig
 
-from painterly.cli.launch import launch
+from painterly.cli.launch import launch, stop_on_signals
 from painterly.stylize.pipeline import build_method, find_jobs, stylize_files
 
 
 def stylize(cfg: DictConfig) -> list[str]:
-    jobs = find_jobs(cfg.input, cfg.output)  # bad arguments fail before a model loads
+    jobs = find_jobs(cfg.input, cfg.output, cfg.overwrite)  # bad arguments fail before a model loads
     method = build_method(cfg.method)
     return stylize_files(
         method,
@@ -23,11 +23,13 @@ def stylize(cfg: DictConfig) -> list[str]:
         strength=cfg.strength,
         preserve_color=cfg.preserve_color,
         batch_size=cfg.batch_size,
+        overwrite=cfg.overwrite,
     )
 
 
 def main() -> None:
     # configs/style is a config group (training's), so Hydra would read style=<image> as a choice from it.
     argv = [f"style_image={arg[len('style=') :]}" if arg.startswith("style=") else arg for arg in sys.argv[1:]]
-    failures = launch("stylize", "stylize", stylize, argv)
+    with stop_on_signals("stylize"):
+        failures = launch("stylize", "stylize", stylize, argv)
     sys.exit(1 if failures else 0)
