@@ -1,6 +1,8 @@
+import os
 import subprocess
 import sys
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -113,3 +115,65 @@ def run_script(script, *args, cwd=None, timeout=300):
 
     command = [sys.executable, str(ROOT / script), *map(str, args)]
     return subprocess.run(command, cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def make_clip(path, frames=12, fps=12, size=(48, 32), audio=True):
+    """An H.264 clip whose frames brighten one by one, with a 440 Hz AAC tone of the same duration."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = *size, "yuv420p"
+        sound = out.add_stream("aac", rate=16000, layout="mono") if audio else None
+        for i in range(frames):
+            pixels = np.full((size[1], size[0], 3), 20 + i * 200 // frames, np.uint8)
+            out.mux(video.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        out.mux(video.encode(None))
+        if sound:
+            samples = 16000 * frames // fps
+            wave = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 16000)).astype(np.float32)[None]
+            for start in range(0, samples, 1024):
+                frame = av.AudioFrame.from_ndarray(wave[:, start : start + 1024], format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 16000, start
+                out.mux(sound.encode(frame))
+            out.mux(sound.encode(None))
+    return path
+
+
+def write_bomb(path, side=14000):  # side: a multiple of 100
+    """A valid all-black `side` x `side` gray PNG: 196 megapixels for side=14000, under Pillow's limit of 268, in
+    about 200 KB on disk. Streamed through zlib, so writing it never holds the pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer, rows = zlib.compressobj(), b"\0" * (side + 1) * 100  # each row: filter type 0, then the pixels
+    parts = [packer.compress(rows) for _ in range(side // 100)] + [packer.flush()]
+    with open(path, "wb") as file:
+        file.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)))
+        file.write(chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A folder on a tiny tmpfs, filled up: every write there fails with ENOSPC. Mounting needs root (CI is)."""
+    mount = tmp_path / "full"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); the fsync test covers the logic")
+    try:
+        filler = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(filler, b"\0" * 4096):
+                pass
+        except OSError:  # full
+            pass
+        finally:
+            os.close(filler)
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)

@@ -13,3 +13,14 @@ def first_line(error: BaseException) -> str:
     """The first line of an error's message, or its type's name when it has none: for one-line reports."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM, raised where the program was, so that `finally` blocks remove temporaries on the way out.
+
+    `doing` says what was cut short, for the one line the CLI prints (painterly.cli.stop_on_signals).
+    """
+
+    def __init__(self, signum: int, doing: str = ""):
+        super().__init__(signum, doing)
+        self.signum, self.doing = signum, doing

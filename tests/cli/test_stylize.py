@@ -1,11 +1,20 @@
 """The stylize command as users run it: exit codes and one-line messages. Each launch costs seconds, so few."""
 
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
 import torch
 from PIL import Image
 
 from painterly.config import ROOT
+from painterly.stylize.johnson import Johnson
 
-from conftest import run_script, write_bad_images, write_photos
+from conftest import make_clip, run_script, write_bad_images, write_bomb, write_photos
 
 
 def stylize(*args, cwd=ROOT):
@@ -85,3 +94,105 @@ def test_a_bad_style_image_fails_in_one_line(tmp_path, photo_dir):
     result = stylize("method=adain", f"style={tmp_path / 'painting.jpg'}", f"input={photo}")
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith(f"stylize: {tmp_path / 'painting.jpg'}: not an image")
+
+
+def test_output_equal_to_input_is_refused_and_nothing_changes(tmp_path):
+    photo = write_photos(tmp_path, count=1)[0]
+    before = photo.read_bytes()
+    for output in (photo, tmp_path):
+        result = stylize("ckpt=none", f"input={photo}", f"output={output}", "overwrite=true", cwd=tmp_path)
+        assert (
+            result.returncode == 1
+            and result.stderr == f"stylize: output={output}: would overwrite the input {photo}; choose another output\n"
+        )
+    assert photo.read_bytes() == before
+
+
+def limited_memory(gigabytes):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (int(gigabytes * 1e9),) * 2)
+
+    return limit
+
+
+def test_a_decompression_bomb_is_refused_under_a_memory_limit(tmp_path, style_ckpt):
+    """Without the check, the bomb decodes (196 MB, then 0.6 GB as RGB, then 2.4 GB as floats) until the limit
+    fails an allocation; without a limit it grew past 20 GB until the kernel killed stylize.py."""
+    Johnson(style_ckpt, device="cpu")  # export and cache the style: the limited process then never loads torch
+    photos = write_photos(tmp_path / "in", count=2)
+    write_bomb(tmp_path / "in" / "bomb.png")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "stylize.py"),
+            f"ckpt={style_ckpt}",
+            f"input={tmp_path / 'in'}",
+            f"output={tmp_path / 'out'}",
+            "device=cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        preexec_fn=limited_memory(2.5),
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert re.fullmatch(
+        f"stylize: {tmp_path / 'in' / 'bomb.png'}: needs about 157.8 GB to stylize, "
+        r"[0-9.]+ GB available; try max_size=\d+ or tile=512\n",
+        result.stderr,
+    ), result.stderr
+    assert result.stdout.splitlines()[-1].startswith("stylize: done 2 images, failed 1")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.name for p in photos]
+
+
+def start_video(tmp_path, style_ckpt, out):
+    """stylize.py on a 600-frame clip, one frame a batch; returns the process once its temporary output exists."""
+    clip = make_clip(tmp_path / "clip.mp4", frames=600, size=(64, 48), audio=False)
+    Johnson(style_ckpt, device="cpu")  # cache the export: the subprocess starts in a second
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "stylize.py"),
+            f"ckpt={style_ckpt}",
+            f"input={clip}",
+            f"output={out / 'clip.mp4'}",
+            "batch_size=1",
+            "device=cpu",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".clip*")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    assert list(out.glob(".clip*")), process.communicate()
+    return process
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_a_video_leaves_no_temporary(tmp_path, style_ckpt, sig):
+    out = tmp_path / "out"
+    process = start_video(tmp_path, style_ckpt, out)
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + sig and list(out.iterdir()) == []
+    assert stderr == (
+        f"stylize: stopped by {sig.name} while writing {out / 'clip.mp4'} (not written, no partial "
+        "file left); done 0 images\n"
+    )
+
+
+def test_a_temporary_left_by_kill_9_is_swept_by_the_next_run(tmp_path, style_ckpt):
+    out = tmp_path / "out"
+    process = start_video(tmp_path, style_ckpt, out)
+    process.kill()
+    process.wait()
+    (left,) = out.glob(".clip*")  # SIGKILL cannot be caught: the temporary stays...
+    photo = write_photos(tmp_path, count=1)[0]
+    result = stylize(f"ckpt={style_ckpt}", f"input={photo}", f"output={out / 'photo.png'}", "device=cpu")
+    assert result.returncode == 0 and not left.exists()  # ...until the next run in that folder
+    assert result.stderr == f"stylize: {out}: removed 1 temporary file left by a killed run\n"
+    assert sorted(p.name for p in out.iterdir()) == ["photo.png"]

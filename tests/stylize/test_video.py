@@ -7,26 +7,7 @@ from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import find_jobs, stylize_files
 from painterly.stylize.video import transform_video
 
-
-def make_clip(path, frames=12, fps=12, size=(48, 32), audio=True):
-    """An H.264 clip whose frames brighten one by one, with a 440 Hz AAC tone of the same duration."""
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = *size, "yuv420p"
-        sound = out.add_stream("aac", rate=16000, layout="mono") if audio else None
-        for i in range(frames):
-            pixels = np.full((size[1], size[0], 3), 20 + i * 200 // frames, np.uint8)
-            out.mux(video.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
-        out.mux(video.encode(None))
-        if sound:
-            samples = 16000 * frames // fps
-            wave = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 16000)).astype(np.float32)[None]
-            for start in range(0, samples, 1024):
-                frame = av.AudioFrame.from_ndarray(wave[:, start : start + 1024], format="fltp", layout="mono")
-                frame.sample_rate, frame.pts = 16000, start
-                out.mux(sound.encode(frame))
-            out.mux(sound.encode(None))
-    return path
+from conftest import make_clip
 
 
 def probe(path):

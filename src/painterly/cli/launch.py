@@ -5,6 +5,7 @@ No torch here: stylize.py starts through this too.
 """
 
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from difflib import get_close_matches
 
 from omegaconf import DictConfig, OmegaConf
 
-from painterly import PainterlyError
+from painterly import Interrupted, PainterlyError
 from painterly.config import CONFIG_DIR, compose_config, group_names
 
 LINE = re.compile(r"^(?P<key>[A-Za-z_]\w*):\s*(?P<value>[^#]*?)\s*(?:#\s*(?P<doc>.*))?$")
@@ -26,6 +27,28 @@ def one_line_errors(prog: str):
     except PainterlyError as error:
         print(f"{prog}: {error}", file=sys.stderr)
         sys.exit(1)
+
+
+@contextmanager
+def stop_on_signals(prog: str):
+    """SIGTERM and SIGINT (Ctrl-C) raise Interrupted where the program is, so that the `finally` blocks on the way
+    out remove half-written files; then one line says what was stopped, and the exit code is 128 + the signal's.
+
+    For commands with no handling of their own (stylize); training saves and exports through Lightning's."""
+
+    def stop(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    except KeyboardInterrupt as interrupt:
+        signum, doing = getattr(interrupt, "signum", signal.SIGINT), getattr(interrupt, "doing", "")
+        print(f"{prog}: stopped by {signal.Signals(signum).name}{' ' + doing if doing else ''}", file=sys.stderr)
+        sys.exit(128 + signum)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def config_keys(config_name: str) -> tuple[list[str], list[tuple[str, str, str]], list[tuple[str, str]]]:

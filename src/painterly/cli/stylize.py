@@ -8,12 +8,12 @@ import sys
 
 from omegaconf import DictConfig
 
-from painterly.cli.launch import launch
+from painterly.cli.launch import launch, stop_on_signals
 from painterly.stylize.pipeline import build_method, find_jobs, stylize_files
 
 
 def stylize(cfg: DictConfig) -> list[str]:
-    jobs = find_jobs(cfg.input, cfg.output)  # bad arguments fail before a model loads
+    jobs = find_jobs(cfg.input, cfg.output, cfg.overwrite)  # bad arguments fail before a model loads
     method = build_method(cfg.method)
     return stylize_files(
         method,
@@ -23,9 +23,11 @@ def stylize(cfg: DictConfig) -> list[str]:
         strength=cfg.strength,
         preserve_color=cfg.preserve_color,
         batch_size=cfg.batch_size,
+        overwrite=cfg.overwrite,
     )
 
 
 def main() -> None:
-    failures = launch("stylize", "stylize", stylize, aliases={"style": "style_image"})
+    with stop_on_signals("stylize"):
+        failures = launch("stylize", "stylize", stylize, aliases={"style": "style_image"})
     sys.exit(1 if failures else 0)

@@ -16,6 +16,9 @@ from painterly.stylize.onnx_engines import ONNX_ENGINE_PRECISIONS, load_onnx_eng
 
 MIN_SIZE = 8  # the network's reflection pads need at least 2 pixels at quarter resolution
 ENGINES = ("auto", "torch", "openvino", "onnxruntime")
+# Peak memory per pixel of one untiled image, pipeline included: 645 bytes measured with OpenVINO and 779 with eager
+# torch (fp32, width-32 network, 1 and 4 megapixels; docs/reliability.md), rounded up.
+BYTES_PER_PIXEL = 800
 
 
 def auto_precision(engine: str, device: str) -> str:
@@ -68,7 +71,7 @@ class Johnson:
                 f"without tiles, not {precision} on {device}{' with tile=' if tile else ''}; "
                 "use engine=torch"
             )
-        self.engine, self.precision, self.net = engine, precision, None
+        self.engine, self.precision, self.tile, self.net = engine, precision, tile, None
         if engine != "torch":
             try:
                 self.net = load_onnx_engine(engine, self.path, precision)
@@ -88,6 +91,14 @@ class Johnson:
         from painterly.io.checkpoint import read_checkpoint
 
         return read_checkpoint(self.path)
+
+    def working_bytes(self, width: int, height: int, batch: int = 1) -> int:
+        """About how much memory stylizing `batch` images of this size takes: tiles bound the network's share."""
+        if self.tile and max(width, height) > self.tile:
+            from painterly.stylize.memory import PIPELINE_BYTES_PER_PIXEL
+
+            return BYTES_PER_PIXEL * self.tile**2 + (PIPELINE_BYTES_PER_PIXEL + 8) * width * height * batch
+        return BYTES_PER_PIXEL * width * height * batch
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         if min(images.shape[-2:]) < MIN_SIZE:

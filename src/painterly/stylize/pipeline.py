@@ -5,6 +5,7 @@ everything around it is here. No torch: a method that needs it imports it.
 """
 
 import glob
+import signal
 import sys
 import time
 from functools import partial
@@ -15,17 +16,21 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from painterly import PainterlyError
+from painterly import Interrupted, PainterlyError
 from painterly.config import instantiate
+from painterly.stylize.files import sweep_temporaries
 from painterly.stylize.images import (
     IMAGE_EXTENSIONS,
     find_images,
+    is_image_file,
     open_image,
     resize_images,
     save_image,
+    to_8_bit,
     to_array,
     to_pil,
 )
+from painterly.stylize.memory import PIPELINE_BYTES_PER_PIXEL, check_fits, decode_bytes
 from painterly.stylize.video import VIDEO_EXTENSIONS, is_video, transform_video
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, the Y of YCbCr as JPEG uses it
@@ -66,6 +71,8 @@ def apply(method, content: np.ndarray, strength: float = 1.0, preserve_color: bo
 
     The result has the size the method returns (content is resized to it)."""
     stylized = np.asarray(method(content), dtype=np.float32)
+    if not np.isfinite(stylized).all():  # clipping would hide them as black or white pixels
+        raise PainterlyError("the method's result has non-finite values (NaN or infinity); try precision=fp32")
     if stylized.shape[-2:] != content.shape[-2:]:
         content = resize_images(content, stylized.shape[-2:])
     if preserve_color:
@@ -73,11 +80,42 @@ def apply(method, content: np.ndarray, strength: float = 1.0, preserve_color: bo
     return np.clip(content + (stylized - content) * np.float32(strength), 0, 1)
 
 
-def stylize_image(method, src, dst, max_size=None, scale=None, strength=1.0, preserve_color=False) -> None:
-    """Stylize one image file into `dst` (format by extension). Gray stays gray, alpha is kept, EXIF is applied."""
-    image = open_image(src)
-    if image.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit gray: Pillow's conversions would clip it, so scale
-        image = image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+def working_bytes(method, width: int, height: int, batch: int = 1) -> int:
+    """The memory that stylizing `batch` images of this size takes: the method's own estimate when it has one."""
+    if hasattr(method, "working_bytes"):
+        return method.working_bytes(width, height, batch)
+    return PIPELINE_BYTES_PER_PIXEL * width * height * batch
+
+
+def memory_check(method, src, max_size=None, scale=None, batch: int = 1):
+    """`check(width, height, mode=None)`: refuses `src` in one line when decoding it in `mode` (None: already
+    decoded, a video frame) and stylizing it at the size max_size and scale give does not fit in memory."""
+
+    def check(width, height, mode=None):
+        size = target_size(width, height, max_size, scale)
+        check_fits(
+            src,
+            decode_bytes(width, height, mode) if mode else 0,
+            working_bytes(method, *size, batch),
+            max(size),
+            tile_hint=getattr(method, "tile", None) is None,
+        )
+        return size
+
+    return check
+
+
+def stylize_image(
+    method, src, dst, max_size=None, scale=None, strength=1.0, preserve_color=False, overwrite=False
+) -> list[str]:
+    """Stylize one image file into `dst` (format by extension). Gray stays gray, alpha is kept, EXIF is applied.
+
+    Returns notes on what the output does not carry over from the input (frames, bit depth, colour profile).
+    """
+    fits = memory_check(method, src, max_size, scale)
+    image, notes = to_8_bit(open_image(src, check=lambda header: fits(*header.size, header.mode)), src)
+    if image.info.get("frames", 1) > 1:
+        notes.append(f"{image.info['frames']} frames or pages; only the first is stylized")
     gray = Image.getmodebase(image.mode) == "L"
     alpha = "A" in image.getbands() or "transparency" in image.info
     icc = image.info.get("icc_profile")
@@ -90,18 +128,28 @@ def stylize_image(method, src, dst, max_size=None, scale=None, strength=1.0, pre
         result = result.convert("L")
     if alpha and Path(dst).suffix.lower() not in (".jpg", ".jpeg"):
         result.putalpha(image.getchannel("A").resize(result.size, Image.Resampling.LANCZOS))
-    save_image(result, dst, quality=95, **({"icc_profile": icc} if icc else {}))
+    save_image(result, dst, overwrite, quality=95, **({"icc_profile": icc} if icc else {}))
+    return notes
 
 
 def default_output(source: Path, suffix: str = "_stylized") -> Path:
     return source.with_name(f"{source.stem}{suffix}{source.suffix}")
 
 
-def find_jobs(input, output=None) -> list[tuple[Path, Path]]:
+def find_jobs(input, output=None, overwrite: bool = False) -> list[tuple[Path, Path]]:
     """(source, destination) pairs for an image or video file, a folder or a glob.
 
-    A folder's or glob's images go into the `output` folder under the same relative names.
+    A folder's or glob's images go into the `output` folder under the same relative names; an output folder inside
+    the input is not read from. No destination is an input, and none exists unless `overwrite`.
     """
+    jobs = list_jobs(input, output)
+    refuse_overwriting_inputs(jobs, output)
+    if not overwrite:
+        refuse_existing_outputs(jobs)
+    return jobs
+
+
+def list_jobs(input, output=None) -> list[tuple[Path, Path]]:
     if not input:
         raise PainterlyError("input= is required: an image, a video, a folder or a glob")
     source = Path(input)
@@ -109,11 +157,7 @@ def find_jobs(input, output=None) -> list[tuple[Path, Path]]:
         base, files, default = source, find_images(source), default_output(source)
     elif glob.has_magic(str(input)):
         base = Path(*takewhile(lambda part: not glob.has_magic(part), source.parts[:-1]))
-        files = sorted(
-            Path(p)
-            for p in glob.glob(str(input), recursive=True)
-            if Path(p).suffix.lower() in IMAGE_EXTENSIONS and Path(p).is_file()
-        )
+        files = sorted(Path(p) for p in glob.glob(str(input), recursive=True) if is_image_file(Path(p)))
         default = Path("stylized")
     else:
         target = Path(output) if output else default_output(source)
@@ -123,43 +167,72 @@ def find_jobs(input, output=None) -> list[tuple[Path, Path]]:
         if target.suffix.lower() not in formats:
             raise PainterlyError(f"{target}: unknown output format; use one of {', '.join(formats)}")
         return [(source, target)]
-    if not files:
-        raise PainterlyError(f"{input}: no images found")
     folder = Path(output) if output else default
     if folder.suffix.lower() in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS:
         raise PainterlyError(f"output={output}: a folder input needs an output folder, not a file")
+    if folder.resolve() == base.resolve():
+        raise PainterlyError(
+            f"output={folder}: is the input folder, its photos would be overwritten; choose another output folder"
+        )
+    if folder.resolve().is_relative_to(base.resolve()):  # an output folder inside the input holds earlier outputs
+        files = [file for file in files if not file.resolve().is_relative_to(folder.resolve())]
+    if not files:
+        raise PainterlyError(f"{input}: no images found")
     return [(file, folder / file.relative_to(base)) for file in files]
 
 
+def refuse_overwriting_inputs(jobs, output) -> None:
+    """Refuse any destination that is one of the inputs (the same file by any path: links, `..`, case)."""
+    inputs = {file_id(src): src for src, _ in jobs}
+    for _, dst in jobs:
+        if dst.exists() and file_id(dst) in inputs:
+            raise PainterlyError(
+                f"output={output}: would overwrite the input {inputs[file_id(dst)]}; choose another output"
+            )
+
+
+def file_id(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino
+
+
+def refuse_existing_outputs(jobs) -> None:
+    existing = [dst for _, dst in jobs if dst.exists()]
+    if existing:
+        more = f" (and {len(existing) - 1} other outputs)" if len(existing) > 1 else ""
+        raise PainterlyError(f"{existing[0]}: already exists{more}; give overwrite=true to replace it")
+
+
 def stylize_files(
-    method, jobs, max_size=None, scale=None, strength=1.0, preserve_color=False, batch_size=8
+    method, jobs, max_size=None, scale=None, strength=1.0, preserve_color=False, batch_size=8, overwrite=False
 ) -> list[str]:
     """Stylize every (source, destination) job, going on past bad files. Prints the failures and a one-line summary.
 
-    Returns the failures as `file: reason` lines.
+    Returns the failures as `file: reason` lines. Notes on what an output does not carry over are printed as they
+    come. SIGINT/SIGTERM (Interrupted) leave no partial file: the write in progress is removed on the way out.
     """
     if not 0 <= strength <= 1:
         raise PainterlyError(f"strength must be between 0 and 1, not {strength}")
+    sweep_folders({dst.parent for _, dst in jobs})
     failures, done, unit = [], 0, "image"
     start = time.perf_counter()
     for src, dst in tqdm(jobs, unit="image", disable=len(jobs) < 2 or None):
         try:
             if is_video(src):
-                frames = transform_video(
-                    src,
-                    dst,
-                    partial(apply, method, strength=strength, preserve_color=preserve_color),
-                    batch_size,
-                    partial(target_size, max_size=max_size, scale=scale),
-                )
-                done, unit = done + frames, "frame"
+                fn = partial(apply, method, strength=strength, preserve_color=preserve_color)
+                size = memory_check(method, src, max_size, scale, batch_size)
+                done, unit = done + transform_video(src, dst, fn, batch_size, size, overwrite), "frame"
             else:
-                stylize_image(method, src, dst, max_size, scale, strength, preserve_color)
+                for note in stylize_image(method, src, dst, max_size, scale, strength, preserve_color, overwrite):
+                    print(f"stylize: {src}: warning: {note}", file=sys.stderr)
                 done += 1
         except PainterlyError as error:
-            failures.append(str(error) if str(error).startswith(str(src)) else f"{src}: {error}")
+            failures.append(str(error) if str(error).startswith((str(src), str(dst))) else f"{src}: {error}")
         except OSError as error:  # writing: a full disk, a read-only folder
             failures.append(f"{dst}: cannot write ({error.strerror or error})")
+        except KeyboardInterrupt as stop:
+            doing = f"while writing {dst} (not written, no partial file left); done {done} {unit}{'s' * (done != 1)}"
+            raise Interrupted(getattr(stop, "signum", signal.SIGINT), doing) from None
         except Exception as error:
             if not is_out_of_memory(error):
                 raise
@@ -170,3 +243,16 @@ def stylize_files(
     speed = f", {seconds / done:.3f} s/{unit}" if done else ""
     print(f"stylize: done {done} {unit}{'s' * (done != 1)}, failed {len(failures)}{speed}")
     return failures
+
+
+def sweep_folders(folders) -> None:
+    """Remove what killed runs (kill -9, a power cut) left half-written in the output folders."""
+    for folder in sorted(folders):
+        if folder.is_dir():
+            removed = sweep_temporaries(folder)
+            if removed:
+                print(
+                    f"stylize: {folder}: removed {len(removed)} temporary file{'s' * (len(removed) != 1)} "
+                    "left by a killed run",
+                    file=sys.stderr,
+                )

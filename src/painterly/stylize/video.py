@@ -1,5 +1,7 @@
 """Video in and out with PyAV: frames go through a function in batches, timing is kept and audio is copied as is."""
 
+import errno
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -13,6 +15,8 @@ from painterly.stylize.images import from_pixels, to_pixels
 # output container -> video encoder; yuv420p everywhere, which every player can show
 VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".avi": "mpeg4", ".webm": "libvpx-vp9"}
 VIDEO_EXTENSIONS = tuple(VIDEO_CODECS)
+# errors that FFmpeg can only have met writing the output: they name the destination, not the source
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 def is_video(path) -> bool:
@@ -49,18 +53,31 @@ def to_frames(images: np.ndarray, like):
         yield frame
 
 
-def transform_video(src, dst, fn, batch_size: int = 8, size=None) -> int:
+@contextmanager
+def output_container(path):
+    """`av.open(path, "w")` on a file that Python opens, and so always closes. PyAV leaves its own file open when
+    writing the header fails (a full disk), and the deleted temporary would then keep the disk full."""
+    with open(path, "wb") as file:
+        target = av.open(file, "w")  # the format comes from file.name's extension
+        try:
+            yield target
+        finally:
+            target.close()
+
+
+def transform_video(src, dst, fn, batch_size: int = 8, size=None, overwrite: bool = True) -> int:
     """Write `dst`: every frame of `src` through `fn` ((B, 3, H, W) RGB in [0, 1] -> same), with the audio of `src`.
 
     `size(width, height) -> (width, height)` resizes frames first. Frames keep their timestamps, so frame count, rate
-    and duration are kept. Returns the number of frames. Raises PainterlyError `src: reason` for unreadable videos.
+    and duration are kept. Returns the number of frames. Raises PainterlyError `src: reason` for unreadable videos,
+    and OSError for a failed write (a full disk), which leaves no partial file. overwrite=False never replaces `dst`.
     """
     dst = Path(dst)
     if dst.suffix.lower() not in VIDEO_CODECS:
         raise PainterlyError(f"{dst}: unknown video format; use one of {', '.join(VIDEO_EXTENSIONS)}")
     count = 0
     try:
-        with av.open(str(src)) as source, atomic_path(dst) as tmp, av.open(str(tmp), "w") as target:
+        with av.open(str(src)) as source, atomic_path(dst, overwrite) as tmp, output_container(tmp) as target:
             if not source.streams.video:
                 raise PainterlyError(f"{src}: no video stream")
             video = source.streams.video[0]
@@ -88,5 +105,7 @@ def transform_video(src, dst, fn, batch_size: int = 8, size=None) -> int:
     except FileNotFoundError:
         raise PainterlyError(f"{src}: no such file") from None
     except av.FFmpegError as error:
+        if error.errno in WRITE_ERRORS:
+            raise OSError(error.errno, error.strerror, str(dst)) from None
         raise PainterlyError(f"{src}: cannot convert the video ({error.strerror or error})") from None
     return count
