@@ -18,6 +18,7 @@ CHECKPOINT_DIR = ROOT / "checkpoints"  # trained styles, by name: ckpt=<name> fi
 os.environ.setdefault("PROJECT_ROOT", str(ROOT))
 
 OmegaConf.register_new_resolver("stem", lambda path: Path(path).stem, replace=True)
+OmegaConf.register_new_resolver("pid", os.getpid, replace=True)  # unique run dirs (configs/hydra/default.yaml)
 OmegaConf.register_new_resolver("mul", lambda a, b: float(a) * float(b), replace=True)
 # `${default:${size},512}`: a null shortcut in stylize.yaml falls back to the method's own default
 OmegaConf.register_new_resolver("default", lambda value, fallback: fallback if value is None else value, replace=True)

@@ -1,3 +1,4 @@
+import os
 import signal
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from painterly import PainterlyError
-from painterly.cli.train import train
+from painterly.cli.train import export_path, train
 from painterly.config import ROOT, compose_config
 from painterly.io.checkpoint import load_style
 from painterly.stylize.checkpoints import cached_onnx_path
@@ -125,29 +126,34 @@ def test_unknown_style_is_one_line_listing_the_styles():
     )
 
 
+def endless_run(photo_dir, style_image, *overrides) -> list[str]:
+    """`python train.py debug=fast ...` that trains until it is stopped."""
+    return [sys.executable, str(ROOT / "train.py"), "debug=fast", "trainer.max_steps=100000", f"data.root={photo_dir}",
+            "data.num_holdout=2", f"style.image={style_image}", *overrides]  # fmt: skip
+
+
+def signal_when(process: subprocess.Popen, ready, signum: int, seconds: float = 600) -> None:
+    """Send `signum` once `ready()` holds, then wait for the end; fails if training ends or stalls first."""
+    try:
+        deadline = time.monotonic() + seconds  # the CPU may be shared with other runs
+        while not ready():
+            assert process.poll() is None and time.monotonic() < deadline, "training ended or stalled"
+            time.sleep(0.2)
+        process.send_signal(signum)
+        process.wait(timeout=120)
+    finally:
+        process.kill()
+        process.wait()
+
+
 def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, photo_dir, style_image):
     run = tmp_path / "killed"
     last = run / "checkpoints" / "last.ckpt"
-    command = [
-        sys.executable,
-        str(ROOT / "train.py"),
-        "debug=fast",
-        "trainer.max_steps=100000",
-        f"data.root={photo_dir}",
-        "data.num_holdout=2",
-        f"style.image={style_image}",
-        f"hydra.run.dir={run}",
-        f"export_dir={tmp_path / 'x'}",
-    ]
+    command = endless_run(photo_dir, style_image, f"hydra.run.dir={run}", f"export_dir={tmp_path / 'x'}")
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 180
-        while not (last.exists() and torch.load(last, weights_only=True)["global_step"] >= 4):
-            assert process.poll() is None and time.monotonic() < deadline, "training ended or stalled"
-            time.sleep(0.2)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    signal_when(
+        process, lambda: last.exists() and torch.load(last, weights_only=True)["global_step"] >= 4, signal.SIGKILL
+    )
     saved_step = torch.load(last, weights_only=True)["global_step"]  # never half-written, even when killed
     assert saved_step >= 4 and saved_step % 2 == 0
     path = train(config(tmp_path, photo_dir, style_image, f"trainer.max_steps={saved_step + 2}", f"ckpt_path={last}"))
@@ -160,3 +166,93 @@ def test_one_bf16_step_on_cuda_exports_a_style(tmp_path, photo_dir, style_image)
     record = torch.load(path, weights_only=True)
     assert record["steps"] == 1 and record["recipe"]["trainer"]["accelerator"] == "gpu"
     assert all(torch.isfinite(v).all() for v in record["state_dict"].values() if v.is_floating_point())
+
+
+def test_a_run_whose_held_out_photos_are_unreadable_still_exports(tmp_path, photo_dir, style_image):
+    for name in ("photo_0.jpg", "photo_3.jpg"):  # the two held out of six photos
+        (photo_dir / name).write_bytes(b"not a photo")
+    path = train(config(tmp_path, photo_dir, style_image, "trainer.max_steps=2"))
+    assert torch.load(path, weights_only=True)["steps"] == 2
+    assert (tmp_path / "run" / "tensorboard" / "grids" / "step_000002.png").is_file()
+
+
+def test_an_unwritable_export_dir_fails_before_training(tmp_path, photo_dir, style_image):
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(PainterlyError) as error:
+        train(config(tmp_path, photo_dir, style_image, f"export_dir={tmp_path / 'a_file' / 'styles'}"))
+    assert "\n" not in str(error.value) and "export_dir" in str(error.value) and "not writable" in str(error.value)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_failed_export_says_where_the_run_is_and_how_to_export_it(tmp_path, photo_dir, style_image, monkeypatch):
+    def disk_full(record, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("painterly.cli.train.save_style", disk_full)
+    with pytest.raises(PainterlyError) as error:
+        train(config(tmp_path, photo_dir, style_image, "trainer.max_steps=3"))  # 3: between two scheduled saves
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    message = str(error.value)
+    assert "\n" not in message and "No space left on device" in message
+    assert str(last) in message and f"python train.py ckpt_path={last}" in message
+    assert torch.load(last, weights_only=True)["global_step"] == 3  # the final step, not the last scheduled one
+
+
+def test_smoke_runs_export_into_their_run_dir(tmp_path):
+    cfg = compose_config("train", ["debug=fast", f"paths.output_dir={tmp_path}"])
+    assert export_path(cfg) == tmp_path / "starry_night.pt"
+
+
+def test_runs_started_in_the_same_second_get_their_own_run_dirs():
+    same_second = (
+        "from omegaconf import OmegaConf; from painterly.config import compose_config; "
+        "cfg = compose_config('train', [], hydra_config=True); "  # composing registers Hydra's own `now`
+        "OmegaConf.register_new_resolver('now', lambda pattern: '2025-01-01_00-00-00', replace=True); "
+        "print(cfg.hydra.run.dir)"
+    )
+    dirs = {
+        subprocess.run([sys.executable, "-c", same_second], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
+    assert len(dirs) == 2
+
+
+def interrupt_after_two_steps(tmp_path, photo_dir, style_image, signum):
+    """`python train.py debug=fast` as a user runs it (in a project root of its own), sent `signum` once a step has
+    been checkpointed; returns (process result, run dir)."""
+    env = {**os.environ, "PROJECT_ROOT": str(tmp_path)}
+    log = tmp_path / "output.txt"  # a file, not a pipe: a full pipe would stall the progress bar, and the run
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            endless_run(photo_dir, style_image), stdout=output, stderr=subprocess.STDOUT, env=env
+        )
+        signal_when(process, lambda: list(tmp_path.glob("logs/train/runs/*/checkpoints/last.ckpt")), signum)
+    (run,) = tmp_path.glob("logs/train/runs/*")
+    return process.returncode, log.read_text(), run
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_sigterm_or_ctrl_c_saves_the_run_and_the_style_so_far(tmp_path, photo_dir, style_image, signum):
+    returncode, output, run = interrupt_after_two_steps(tmp_path, photo_dir, style_image, signum)
+    assert returncode == 128 + signum and "Traceback" not in output, output
+    last, partial = run / "checkpoints" / "last.ckpt", run / "painting.partial.pt"
+    step = torch.load(last, weights_only=True)["global_step"]
+    record = torch.load(partial, weights_only=True)
+    assert record["partial"] is True and record["steps"] == step >= 2
+    assert not (run / "painting.pt").exists() and not (tmp_path / "checkpoints").exists()
+    assert f"resumable checkpoint: {last}" in output and f"style so far (partial): {partial}" in output
+    assert f"resume: python train.py ckpt_path={last}" in output
+
+    if signum == signal.SIGINT:  # the resume command as printed (and as the README writes it), two steps further
+        resumed = subprocess.run(
+            [sys.executable, str(ROOT / "train.py"), f"ckpt_path={last}", f"trainer.max_steps={step + 2}"],
+            check=False,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PROJECT_ROOT": str(tmp_path)},
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        exported = torch.load(run / "painting.pt", weights_only=True)  # same run dir, debug=fast's export_dir
+        assert exported["steps"] == step + 2 and exported["model"]["width"] == 4 and "partial" not in exported
+        assert len(list((run / "tensorboard").glob("events.*"))) == 2  # one run dir: one TensorBoard curve
+        assert list(tmp_path.glob("logs/train/runs/*")) == [run] and not (tmp_path / "checkpoints").exists()

@@ -4,7 +4,10 @@ Started like every command (painterly.cli.launch). The run dir is made here as @
 `hydra.run.dir` (or, with -m, `hydra.sweep.dir`/`hydra.sweep.subdir` per job), its config saved under `.hydra/`.
 """
 
+import shlex
+import signal
 import sys
+import tempfile
 import warnings
 from functools import partial
 from pathlib import Path
@@ -13,13 +16,15 @@ import lightning as L
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from painterly import first_line
+from painterly import PainterlyError, first_line
 from painterly.cli.launch import launch
 from painterly.config import instantiate
 from painterly.export import cache_onnx
 from painterly.io.checkpoint import save_style
+from painterly.training.resume import check_resume, resume_overrides
 
 # Expected in this design: the loss network stays in eval mode, and FLOPs are not counted.
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
@@ -53,21 +58,90 @@ def export_path(cfg: DictConfig) -> Path:
     return target
 
 
+def reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def check_writable(folder) -> None:
+    """At start-up, not after hours of training: the style must have somewhere to go."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise PainterlyError(
+            f"export_dir {folder} is not writable ({reason(error)}); pass export_dir=<a writable folder>"
+        ) from None
+
+
+def last_checkpoint(trainer: L.Trainer, cfg: DictConfig) -> Path:
+    callback = trainer.checkpoint_callback
+    return (
+        Path(callback.dirpath if callback and callback.dirpath else Path(cfg.paths.output_dir) / "checkpoints")
+        / "last.ckpt"
+    )
+
+
+def export_style(cfg: DictConfig, trainer: L.Trainer, module: L.LightningModule) -> Path:
+    """The style to `export_path`; if that write fails, one line saying where the run is and how to export it."""
+    target = export_path(cfg)
+    try:
+        return save_style(module.style_checkpoint(), target)
+    except OSError as error:
+        last, note = last_checkpoint(trainer, cfg), ""
+        if trainer.world_size == 1:  # a collective call: only a single process can make it here
+            try:
+                trainer.save_checkpoint(last)  # holds the final step even between two scheduled saves
+            except OSError as again:
+                note = f" (saving the final step failed too: {reason(again)})"
+        raise PainterlyError(
+            f"cannot write {target} ({reason(error)}); the trained network is safe in {last}{note}: "
+            f"export it with python train.py ckpt_path={shlex.quote(str(last))} "
+            "export_dir=<a writable folder>"
+        ) from None
+
+
+def save_interrupted(cfg: DictConfig, trainer: L.Trainer, module: L.LightningModule, stop: SystemExit) -> int:
+    """After Ctrl-C or SIGTERM: the style so far, marked partial, beside the resumable checkpoint that ModelCheckpoint
+    saved (save_on_exception), and how to go on. Returns the exit status a shell gives that signal (128 + N)."""
+    signum = signal.SIGTERM if isinstance(stop, SIGTERMException) else signal.SIGINT  # Lightning exits on Ctrl-C
+    if trainer.is_global_zero:
+        last = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else ""
+        print(f"train: stopped by {signum.name} at step {trainer.global_step}", file=sys.stderr)
+        if trainer.global_step and last:
+            record = {**module.style_checkpoint(), "partial": True}
+            partial = save_style(record, Path(cfg.paths.output_dir) / f"{cfg.style.name}.partial.pt")
+            print(
+                f"  resumable checkpoint: {last}\n  style so far (partial): {partial}\n"
+                f"  resume: python train.py ckpt_path={shlex.quote(last)}",
+                file=sys.stderr,
+            )
+    return 128 + signum
+
+
 def train(cfg: DictConfig, sweep: bool = False) -> Path | None:
     """Fit, then export the style; `cfg` with a `hydra` node (as the command composes it) gets a run dir first."""
     if "hydra" in cfg:
         cfg = start_run(cfg, sweep)
     L.seed_everything(cfg.seed, workers=True)
+    check_writable(cfg.export_dir)
+    if cfg.get("ckpt_path"):
+        check_resume(cfg)
     datamodule = instantiate(cfg.data)
     module = instantiate(cfg.model)
     module.recipe = OmegaConf.to_container(cfg, resolve=True)  # set here, never instantiated: it holds _target_s
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    except SystemExit as stop:  # Lightning's ends for Ctrl-C and SIGTERM, after its on_exception callbacks
+        if not trainer.interrupted:
+            raise
+        raise SystemExit(save_interrupted(cfg, trainer, module, stop)) from None
     if not trainer.is_global_zero:
         return None
-    path = save_style(module.style_checkpoint(), export_path(cfg))
+    path = export_style(cfg, trainer, module)
     print(f"exported {cfg.style.name} after {trainer.global_step} steps to {path}")
     try:
         cache_onnx(path)  # 0.2 s: stylize.py's first call on this style then runs without importing torch
@@ -83,9 +157,17 @@ def sweep_jobs(argv: list[str]) -> list[list[str]]:
 
 
 def main() -> None:
-    argv = sys.argv[1:]
+    try:
+        run_command(sys.argv[1:])
+    except KeyboardInterrupt:  # outside training (start-up, export): nothing to save yet, or saved already
+        print("train: interrupted", file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)
+
+
+def run_command(argv: list[str]) -> None:
     if not {"-m", "--multirun"} & set(argv):
-        launch("train", "train", train, argv, hydra_config=True)
+        resume = launch("train", "train", lambda cfg: resume_overrides(argv), argv)  # [] unless ckpt_path= is given
+        launch("train", "train", train, [*argv, *resume], hydra_config=True)
         return
     jobs, sweep_dir = sweep_jobs([arg for arg in argv if arg not in ("-m", "--multirun")]), []
     for num, job in enumerate(jobs):

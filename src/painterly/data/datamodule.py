@@ -5,12 +5,30 @@ from torch.utils.data import DataLoader
 from painterly import PainterlyError
 from painterly.data.dataset import PhotoDataset, eval_transform, train_transform
 from painterly.data.teacher import PairDataset, cached_pairs
+from painterly.io.tensors import load_rgb
 from painterly.stylize.images import find_images
 
 MISSING_HINT = (
     "use data=samples for the bundled photos, or download COCO train2014 "
     "(http://images.cocodataset.org/zips/train2014.zip), unzip it and pass data=coco data.root=/path/to/train2014"
 )
+
+
+def readable_holdout(files: list, count: int) -> list:
+    """`count` readable photos spread over `files`: an unreadable pick gives way to the next readable one, so the
+    image grids never find only unreadable photos (which would end a run at its first grid)."""
+    step = max(1, len(files) // max(1, count))
+    spread = files[::step] + [f for i, f in enumerate(files) if i % step]
+    chosen = []
+    for path in spread:
+        if len(chosen) == count:
+            break
+        try:
+            load_rgb(path)
+            chosen.append(path)
+        except PainterlyError:
+            continue
+    return chosen
 
 
 class PhotoDataModule(L.LightningDataModule):
@@ -38,8 +56,7 @@ class PhotoDataModule(L.LightningDataModule):
         files = find_images(self.root)
         if not files:
             raise PainterlyError(f"{self.root}: no dataset folder, or no images in it; {MISSING_HINT}")
-        step = max(1, len(files) // max(1, self.num_holdout))
-        self.holdout_files = files[::step][: self.num_holdout] if len(files) > self.num_holdout else []
+        self.holdout_files = readable_holdout(files, self.num_holdout) if len(files) > self.num_holdout else []
         self.train_files = [f for f in files if f not in self.holdout_files]
 
     def train_dataloader(self):

@@ -124,8 +124,9 @@ def save_style(record: dict, path) -> Path:
     return path
 
 
-def read_checkpoint(path) -> dict:
-    """Load a style checkpoint, or the style record inside a Lightning training checkpoint."""
+def read_checkpoint(path, training: bool = False) -> dict:
+    """Load a style checkpoint, or the style record inside a Lightning training checkpoint (the only kind taken
+    with `training`: a run resumes from one)."""
     path = Path(path)
     if not path.is_file():
         raise PainterlyError(f"{path}: no such checkpoint")
@@ -140,6 +141,8 @@ def read_checkpoint(path) -> dict:
             record["state_dict"] = {k[len(prefix) :]: v for k, v in weights.items() if str(k).startswith(prefix)}
         record["steps"] = data.get("global_step", record.get("steps", 0))
         return checked_record(record, path)
+    if training:
+        raise PainterlyError(f"{path}: not a training checkpoint; a run resumes from <run dir>/checkpoints/last.ckpt")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PainterlyError(f"{path}: not a painterly style checkpoint")
     if not isinstance(data.get("version"), int) or data["version"] > VERSION:

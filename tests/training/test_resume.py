@@ -1,0 +1,132 @@
+"""A resume takes the network, style, data and loss from its checkpoint, as checked overrides of our configs."""
+
+import pytest
+import torch
+from PIL import Image
+
+from painterly import PainterlyError
+from painterly.cli.train import train
+from painterly.config import compose_config
+from painterly.training.resume import resume_overrides
+
+from conftest import make_style_checkpoint, write_photos
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A 2-step debug=fast run of the tiny network on 64 px crops, with a 2-layer style loss."""
+    root = tmp_path_factory.mktemp("resume")
+    photos = root / "photos"
+    write_photos(photos)
+    Image.new("RGB", (48, 48), "orange").save(root / "painting.png")
+    train(
+        compose_config(
+            "train",
+            [
+                "debug=fast",
+                f"data.root={photos}",
+                "data.num_holdout=2",
+                f"style.image={root / 'painting.png'}",
+                f"paths.output_dir={root / 'run'}",
+                "+trainer.enable_progress_bar=false",
+                "trainer.max_steps=2",
+                "~loss.style_layers",
+                "+loss.style_layers={relu1_1:1.0,relu2_1:2.0}",
+            ],
+        )
+    )
+    return root / "run"
+
+
+def test_resume_composes_the_checkpoints_recipe(run):
+    last = run / "checkpoints" / "last.ckpt"
+    overrides = resume_overrides([f"ckpt_path={last}"])
+    cfg = compose_config("train", [f"ckpt_path={last}", *overrides], hydra_config=True)
+    assert cfg.model.net.width == 4 and cfg.model.net.num_residual == 1  # not the default network: no size mismatch
+    assert cfg.data.image_size == 64 and cfg.style.size == 64 and cfg.style.name == "painting"
+    assert dict(cfg.loss.style_layers) == {"relu1_1": 1.0, "relu2_1": 2.0}  # replaced, not merged into the default
+    assert cfg.trainer.max_steps == 2 and cfg.hydra.run.dir == str(run)  # same run dir: one TensorBoard curve
+    assert cfg.export_dir == str(run)  # a debug run stays out of checkpoints/ when resumed
+
+
+def test_resume_allows_agreeing_and_unrelated_overrides(run):
+    last = run / "checkpoints" / "last.ckpt"
+    overrides = resume_overrides([f"ckpt_path={last}", "data.image_size=64", "trainer.max_steps=10", "debug=fast"])
+    cfg = compose_config("train", [f"ckpt_path={last}", "trainer.max_steps=10", "debug=fast", *overrides])
+    assert cfg.trainer.max_steps == 10 and cfg.data.image_size == 64
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("model.net.width=8", "model.net.width"),
+        ("model=johnson", "model.net.width"),
+        ("style=the_scream", "style.name"),
+        ("data.image_size=128", "data.image_size"),
+        ("loss.tv_weight=5", "loss.tv_weight"),
+        ("style.weight=2", "loss.style_weight"),
+    ],
+)
+def test_resume_refuses_contradicting_overrides_in_one_line(run, override, key):
+    last = run / "checkpoints" / "last.ckpt"
+    with pytest.raises(PainterlyError) as error:
+        resume_overrides([f"ckpt_path={last}", override])
+    assert "\n" not in str(error.value) and key in str(error.value) and str(last) in str(error.value)
+
+
+def test_fitting_with_a_config_that_differs_from_the_checkpoint_is_one_line(run, tmp_path):
+    cfg = compose_config(
+        "train",
+        [f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}", f"paths.output_dir={tmp_path}", f"export_dir={tmp_path}"],
+    )  # the default network, not the tiny one trained
+    with pytest.raises(PainterlyError, match=r"was trained with model\.net\.width=4, not 32"):
+        train(cfg)
+
+
+def test_a_bad_ckpt_path_is_one_line(tmp_path):
+    (tmp_path / "notes.ckpt").write_text("not a checkpoint")
+    style = make_style_checkpoint(tmp_path / "tiny.pt")
+    for path, problem in [
+        (tmp_path / "missing.ckpt", "no such checkpoint"),
+        (tmp_path / "notes.ckpt", "not a loadable checkpoint"),
+        (style, "not a training checkpoint"),
+    ]:
+        with pytest.raises(PainterlyError) as error:
+            resume_overrides([f"ckpt_path={path}"])
+        assert str(error.value).startswith(str(path)) and problem in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("data.root", "${oc.env:HOME}", "data.root must be a path"),
+        ("data.root", "x' trainer.max_steps=1 '", "data.root must be a path"),
+        ("data.image_size", 10**9, "data.image_size must be an integer"),
+        ("data.image_size", {"_target_": "builtins.len", "_args_": ["ab"]}, "data.image_size must be an integer"),
+        ("style.size", "64", "style.size must be an integer"),
+        ("trainer.max_steps", -1, "trainer.max_steps must be an integer"),
+    ],
+)
+def test_a_tampered_recipe_is_refused(run, tmp_path, field, value, problem):
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    section, key = field.split(".")
+    checkpoint["painterly"]["recipe"][section][key] = value
+    torch.save(checkpoint, tmp_path / "evil.ckpt")
+    with pytest.raises(PainterlyError, match=problem):
+        resume_overrides([f"ckpt_path={tmp_path / 'evil.ckpt'}"])
+
+
+@pytest.mark.parametrize(
+    "loss, problem",
+    [
+        ({"style_layers": {"__import__('os')": 1.0}}, "unknown VGG19 layer"),
+        ({"style_layers": {"relu1_1": float("nan")}}, "must be a finite non-negative number"),
+        ({"tv_weight": {"_target_": "builtins.float", "_args_": ["1"]}}, "must be a finite non-negative number"),
+    ],
+)
+def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["painterly"]["loss"].update(loss)
+    torch.save(checkpoint, tmp_path / "evil.ckpt")
+    with pytest.raises(PainterlyError, match=problem):
+        resume_overrides([f"ckpt_path={tmp_path / 'evil.ckpt'}"])
