@@ -9,11 +9,13 @@ import sys
 from omegaconf import DictConfig
 
 from painterly.cli.launch import launch
-from painterly.stylize.pipeline import build_method, find_jobs, stylize_files
+from painterly.stylize.checkpoints import list_styles
+from painterly.stylize.pipeline import build_method, check_options, find_jobs, stylize_files
 
 
 def stylize(cfg: DictConfig) -> list[str]:
-    jobs = find_jobs(cfg.input, cfg.output)  # bad arguments fail before a model loads
+    check_options(cfg)  # bad arguments fail before a model loads
+    jobs = find_jobs(cfg.input, cfg.output)
     method = build_method(cfg.method)
     return stylize_files(
         method,
@@ -23,10 +25,14 @@ def stylize(cfg: DictConfig) -> list[str]:
         strength=cfg.strength,
         preserve_color=cfg.preserve_color,
         batch_size=cfg.batch_size,
+        say_where=not cfg.output,
     )
 
 
 def main() -> None:
+    if sys.argv[1:] == ["list"]:  # `python stylize.py list`: the styles there are, and where each lives
+        print(list_styles())
+        return
     # configs/style is a config group (training's), so Hydra would read style=<image> as a choice from it.
     argv = [f"style_image={arg[len('style=') :]}" if arg.startswith("style=") else arg for arg in sys.argv[1:]]
     failures = launch("stylize", "stylize", stylize, argv)

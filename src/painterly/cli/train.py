@@ -4,20 +4,24 @@ Started like every command (painterly.cli.launch). The run dir is made here as @
 `hydra.run.dir` (or, with -m, `hydra.sweep.dir`/`hydra.sweep.subdir` per job), its config saved under `.hydra/`.
 """
 
+import logging
+import shlex
 import sys
 import warnings
 from functools import partial
 from pathlib import Path
 
 import lightning as L
+import torch
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from painterly import first_line
-from painterly.cli.launch import launch
-from painterly.config import instantiate
+from painterly import PainterlyError, first_line
+from painterly.cli.launch import launch, quote, quote_paths
+from painterly.config import checkpoint_dir, instantiate
 from painterly.export import cache_onnx
 from painterly.io.checkpoint import save_style
 
@@ -25,6 +29,10 @@ from painterly.io.checkpoint import save_style
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 warnings.filterwarnings("ignore", message=r".*flops_per_batch.*")
 warnings.filterwarnings("ignore", message=r".*treespec.*")
+# Lightning advertises its cloud services on every run ("💡 Tip: ... litlogger"): nothing to act on here.
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+    lambda record: not str(record.msg).startswith("💡 Tip:")
+)
 
 
 def start_run(cfg: DictConfig, sweep: bool = False) -> DictConfig:
@@ -43,20 +51,48 @@ def start_run(cfg: DictConfig, sweep: bool = False) -> DictConfig:
     return job
 
 
-def export_path(cfg: DictConfig) -> Path:
-    """`<export_dir>/<style>.pt`, unless that file exists and `overwrite` is off: then the run dir."""
+def export_path(cfg: DictConfig, said: Path | None = None) -> Path:
+    """`<export_dir>/<style>.pt`, unless that file exists and `overwrite` is off: then the run dir. Said at the start
+    of a run, and again at the end only when it changed since (`said`)."""
     target = Path(cfg.export_dir) / f"{cfg.style.name}.pt"
     if target.exists() and not cfg.overwrite:
         fallback = Path(cfg.paths.output_dir) / target.name
-        print(f"{target} exists and overwrite=false, so this run exports to {fallback}")
+        if fallback != said:
+            print(f"{target} exists and overwrite=false, so this run exports to {fallback}")
         return fallback
     return target
+
+
+def check_resume(ckpt_path) -> None:
+    """`ckpt_path=` must be a Lightning checkpoint of a training run: checked before the run starts."""
+    if ckpt_path is None:
+        return
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise PainterlyError(f"ckpt_path={ckpt_path}: no such file; give a run's checkpoints/last.ckpt")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # torch raises many types for files that are not checkpoints
+        raise PainterlyError(f"ckpt_path={ckpt_path}: not a checkpoint ({first_line(error)})") from None
+    if not (isinstance(data, dict) and "painterly" in data):
+        raise PainterlyError(
+            f"ckpt_path={ckpt_path}: not a Lightning checkpoint of a training run (a style checkpoint is for "
+            "stylize.py's ckpt=); give a run's checkpoints/last.ckpt"
+        )
+
+
+def stylize_command(cfg: DictConfig, path: Path) -> str:
+    """How to use the new style: by name when it went to the checkpoint folder that ckpt=<name> looks in."""
+    ckpt = cfg.style.name if path.parent.resolve() == checkpoint_dir().resolve() else path
+    return f"python stylize.py ckpt={shlex.quote(str(ckpt))} input=photo.jpg"
 
 
 def train(cfg: DictConfig, sweep: bool = False) -> Path | None:
     """Fit, then export the style; `cfg` with a `hydra` node (as the command composes it) gets a run dir first."""
     if "hydra" in cfg:
         cfg = start_run(cfg, sweep)
+    check_resume(cfg.get("ckpt_path"))
+    said = export_path(cfg) if rank_zero_only.rank == 0 else None  # said now, not after hours of training
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
     module = instantiate(cfg.model)
@@ -67,12 +103,13 @@ def train(cfg: DictConfig, sweep: bool = False) -> Path | None:
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     if not trainer.is_global_zero:
         return None
-    path = save_style(module.style_checkpoint(), export_path(cfg))
+    path = save_style(module.style_checkpoint(), export_path(cfg, said))
     print(f"exported {cfg.style.name} after {trainer.global_step} steps to {path}")
     try:
         cache_onnx(path)  # 0.2 s: stylize.py's first call on this style then runs without importing torch
     except Exception as error:  # stylize.py exports on first use instead, or falls back to torch
         print(f"(not cached for stylize.py: {first_line(error)})")
+    print(f"use it: {stylize_command(cfg, path)}")
     return path
 
 
@@ -87,10 +124,11 @@ def main() -> None:
     if not {"-m", "--multirun"} & set(argv):
         launch("train", "train", train, argv, hydra_config=True)
         return
-    jobs, sweep_dir = sweep_jobs([arg for arg in argv if arg not in ("-m", "--multirun")]), []
+    jobs, sweep_dir = sweep_jobs(quote_paths("train", [arg for arg in argv if arg not in ("-m", "--multirun")])), []
     for num, job in enumerate(jobs):
         settings = [f"hydra.job.num={num}", *sweep_dir]
         if not sweep_dir:  # one timestamp for the whole sweep
-            cfg = launch("train", "train", lambda cfg: cfg, [*job, *settings], hydra_config=True)
-            sweep_dir = [f"hydra.sweep.dir={cfg.hydra.sweep.dir}"]
-        launch("train", "train", partial(train, sweep=True), [*job, *settings, *sweep_dir], hydra_config=True)
+            cfg = launch("train", "train", lambda cfg: cfg, [*job, *settings], hydra_config=True, quoted=True)
+            sweep_dir = [f"hydra.sweep.dir={quote(cfg.hydra.sweep.dir)}"]
+        job = [*job, *settings, *sweep_dir]
+        launch("train", "train", partial(train, sweep=True), job, hydra_config=True, quoted=True)

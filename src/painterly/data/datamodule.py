@@ -25,6 +25,12 @@ class PhotoDataModule(L.LightningDataModule):
         pin_memory: bool = True,
     ):
         super().__init__()
+        if not root:
+            raise PainterlyError("data.root is required: the folder of photos to train on (data.root=/path/to/photos)")
+        # relu5_1, the deepest style layer (configs/loss/), sits after four 2x poolings: 32 px leave it 2x2 for a Gram
+        for key, value, least in (("image_size", image_size, 32), ("batch_size", batch_size, 1)):
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= least):
+                raise PainterlyError(f"data.{key}={value}: must be a whole number, at least {least}")
         self.root, self.image_size, self.batch_size = root, image_size, batch_size
         self.num_workers, self.num_holdout, self.pin_memory = num_workers, num_holdout, pin_memory
         self.train_files: list = []
