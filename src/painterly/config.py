@@ -1,7 +1,8 @@
-"""The project root (found from its `.project-root` marker), its configs, their resolvers, and composing them with
-one-line errors. No torch: stylize.py composes configs too."""
+"""Where things are (this checkout's configs and bundled data; the user's current project), the config resolvers,
+and composing configs with one-line errors. No torch: stylize.py composes configs too."""
 
 import os
+import sys
 from pathlib import Path
 
 import rootutils
@@ -12,10 +13,27 @@ from omegaconf import OmegaConf
 
 from painterly import PainterlyError
 
-ROOT = rootutils.find_root(__file__, indicator=".project-root")  # the checkout (the package is installed editable)
+MARKER = ".project-root"
+ROOT = rootutils.find_root(__file__, indicator=MARKER)  # this checkout (installed editable): configs, bundled data
 CONFIG_DIR = ROOT / "configs"
-CHECKPOINT_DIR = ROOT / "checkpoints"  # trained styles, by name: ckpt=<name> finds checkpoints/<name>.pt
-os.environ.setdefault("PROJECT_ROOT", str(ROOT))
+
+
+def project_root() -> Path:
+    """The user's current project: the nearest folder from the working folder up that holds a `.project-root`,
+    else the working folder itself. Runs, checkpoints and the style lookup all live here, so a second checkout or
+    a user's own folder never writes into this one."""
+    here = Path.cwd()
+    return next((folder for folder in (here, *here.parents) if (folder / MARKER).exists()), here)
+
+
+def checkpoint_dir() -> Path:
+    """Trained styles, by name: ckpt=<name> finds <project>/checkpoints/<name>.pt."""
+    return project_root() / "checkpoints"
+
+
+OmegaConf.register_new_resolver("package_dir", lambda: str(ROOT), replace=True)
+# progress bars only when a person watches: stderr on a terminal (tqdm's disable=None rule, used by stylize.py)
+OmegaConf.register_new_resolver("isatty", lambda: sys.stderr.isatty(), replace=True)
 
 OmegaConf.register_new_resolver("stem", lambda path: Path(path).stem, replace=True)
 OmegaConf.register_new_resolver("pid", os.getpid, replace=True)  # unique run dirs (configs/hydra/default.yaml)
@@ -37,6 +55,7 @@ OmegaConf.register_new_resolver("cpu_precision", cpu_precision, replace=True)
 
 def compose_config(config_name: str, overrides=(), hydra_config: bool = False):
     """Compose a config as `python <config_name>.py overrides...` would, raising PainterlyError in one line."""
+    os.environ["PROJECT_ROOT"] = str(project_root())  # `${paths.root_dir}`: every command follows the working folder
     try:
         with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
             return compose(config_name, overrides=list(overrides), return_hydra_config=hydra_config)

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from painterly import PainterlyError
+from painterly.config import project_root
 from painterly.io.checkpoint import load_style
 from painterly.models.transformer import PaddedNet
 from painterly.stylize.checkpoints import cached_onnx_path, resolve_checkpoint
@@ -47,7 +48,8 @@ def export(ckpt, format: str = "onnx", out=None) -> Path:
         raise PainterlyError(f"unknown format '{format}'; choose from: {', '.join(SUFFIXES)}")
     path = resolve_checkpoint(ckpt)
     net, _ = load_style(path)
-    out = Path(out) if out else path.with_name(path.stem + SUFFIXES[format])
+    # exports go to <project>/exports/, apart from the style checkpoints that stylize.py and the gallery look up
+    out = Path(out) if out else project_root() / "exports" / f"{path.stem}{SUFFIXES[format]}"
     with atomic_path(out) as tmp:
         (export_onnx if format == "onnx" else export_torchscript)(PaddedNet(net).eval(), tmp)
     return out

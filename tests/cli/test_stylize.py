@@ -11,10 +11,11 @@ import pytest
 import torch
 from PIL import Image
 
+from painterly.cli.launch import launch
 from painterly.config import ROOT
 from painterly.stylize.johnson import Johnson
 
-from conftest import make_clip, run_script, write_bad_images, write_bomb, write_photos
+from conftest import make_clip, make_style_checkpoint, run_script, write_bad_images, write_bomb, write_photos
 
 
 def stylize(*args, cwd=ROOT):
@@ -196,3 +197,103 @@ def test_a_temporary_left_by_kill_9_is_swept_by_the_next_run(tmp_path, style_ckp
     assert result.returncode == 0 and not left.exists()  # ...until the next run in that folder
     assert result.stderr == f"stylize: {out}: removed 1 temporary file left by a killed run\n"
     assert sorted(p.name for p in out.iterdir()) == ["photo.png"]
+
+
+NAMES = [
+    "café.jpg",
+    "photo (1).jpg",
+    "it's.jpg",
+    "a=b.jpg",
+    "photo[1].jpg",
+    "my photo.jpg",
+    "a,b.jpg",
+    "100%.jpg",
+    "#1.jpg",
+    "~t.jpg",
+    '"q".jpg',
+    "back\\slash.jpg",
+    "null.jpg",
+    "end\\.jpg",
+]
+
+
+def run_main(monkeypatch, *args):
+    """`python stylize.py args...` in this process (a subprocess per name would take minutes)."""
+    from painterly.cli.stylize import main
+
+    monkeypatch.setattr(sys, "argv", ["stylize.py", *map(str, args)])
+    with pytest.raises(SystemExit) as exit:
+        main()
+    return exit.value.code
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ordinary_file_names_work_as_input_output_ckpt_and_style(name, tmp_path, monkeypatch, capsys):
+    folder = tmp_path / name.replace(".jpg", "")  # the name as a folder too
+    photo = folder / name
+    folder.mkdir()
+    Image.new("RGB", (40, 32), "teal").save(photo, format="JPEG")
+    ckpt = make_style_checkpoint(tmp_path / name.replace(".jpg", ".pt"))
+    monkeypatch.chdir(tmp_path)
+    assert run_main(monkeypatch, f"ckpt={ckpt.name}", f"input={folder.name}/{name}", f"output=out/{name}") == 0
+    assert Image.open(tmp_path / "out" / name).size == (40, 32)
+    assert run_main(monkeypatch, f"ckpt={ckpt}", f"input={folder}", f"output={tmp_path / 'out2' / folder.name}") == 0
+    assert (tmp_path / "out2" / folder.name / name).is_file()
+    for config_name, arg, key in [  # the painting: stylize.py's style= (as style_image=), train's; photo folders
+        ("stylize", "style_image", "style_image"),
+        ("train", "style.image", "style"),
+        ("train", "data.root", "data"),
+    ]:
+        cfg = launch("test", config_name, lambda cfg: cfg, [f"{arg}={photo}"], hydra_config=config_name == "train")
+        value = cfg[key] if config_name != "train" else cfg[key][arg.split(".")[1]]
+        assert value == str(photo), (config_name, arg)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("max_size=abc", "max_size=abc: must be a whole number of pixels above 0"),
+        ("max_size=0", "max_size=0: must be"),
+        ("max_size=-5", "max_size=-5: must be"),
+        ("scale=-1", "scale=-1: must be a number above 0"),
+        ("scale=0", "scale=0: must be"),
+        ("strength=abc", "strength=abc: must be a number from 0"),
+        ("tile=1", "tile must be at least 32"),
+        ("tile=-3", "tile=-3: must be a whole number of pixels"),
+        ("batch_size=0", "batch_size=0: must be a whole number above 0"),
+        ("preserve_color=maybe", "preserve_color=maybe: must be true or false"),
+    ],
+)
+def test_a_bad_option_fails_in_one_line_naming_key_value_and_what_is_allowed(
+    option, message, tmp_path, monkeypatch, capsys, style_ckpt
+):
+    Image.new("RGB", (40, 32), "teal").save(tmp_path / "p.jpg")
+    assert run_main(monkeypatch, f"ckpt={style_ckpt}", f"input={tmp_path / 'p.jpg'}", option) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"stylize: {message}") and err.count("\n") == 1
+    assert not list(tmp_path.glob("p_stylized*"))
+
+
+def test_where_it_wrote_when_no_output_is_given(tmp_path, monkeypatch, capsys, style_ckpt):
+    Image.new("RGB", (40, 32), "teal").save(tmp_path / "p.jpg")
+    assert run_main(monkeypatch, f"ckpt={style_ckpt}", f"input={tmp_path / 'p.jpg'}") == 0
+    out = capsys.readouterr().out
+    assert out.strip().endswith(f"; wrote {tmp_path / 'p_stylized.jpg'}") and out.count("\n") == 1
+
+
+def test_list_names_the_styles_and_where_each_lives(tmp_path, monkeypatch, capsys):
+    ckpt = make_style_checkpoint(tmp_path / "checkpoints" / "mine.pt")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["stylize.py", "list"])
+    from painterly.cli.stylize import main
+
+    main()
+    out = capsys.readouterr().out
+    assert "mine" in out and str(ckpt) in out and "the_scream" in out and "python train.py style=" in out
+
+
+def test_fp16_on_a_cpu_warns_and_says_what_to_use(tmp_path, monkeypatch, capsys, style_ckpt):
+    Image.new("RGB", (40, 32), "teal").save(tmp_path / "p.jpg")
+    args = [f"ckpt={style_ckpt}", f"input={tmp_path / 'p.jpg'}", "device=cpu", "precision=fp16", "engine=torch"]
+    assert run_main(monkeypatch, *args) == 0
+    assert "precision=fp16 is slow on a CPU; use precision=auto" in capsys.readouterr().err

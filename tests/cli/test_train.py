@@ -1,4 +1,6 @@
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,15 +29,20 @@ def config(tmp_path, photo_dir, style_image, *overrides, run="run"):
             f"style.image={style_image}",
             f"paths.output_dir={tmp_path / run}",
             f"export_dir={tmp_path / 'export'}",
-            "+trainer.enable_progress_bar=false",
+            "trainer.enable_progress_bar=false",
             *overrides,
         ],
     )
 
 
-def test_fit_logs_and_exports(tmp_path, photo_dir, style_image):
+def test_fit_logs_and_exports(tmp_path, photo_dir, style_image, capsys):
     path = train(config(tmp_path, photo_dir, style_image))
     assert path == tmp_path / "export" / "painting.pt"
+    out = capsys.readouterr().out  # what the run says up front, and at the end how to use the style
+    assert f"run dir: {tmp_path / 'run'}" in out and "watch it: tensorboard --logdir " in out
+    assert "4 steps" in out and re.search(r"step 2/4: [\d.]+ s/step, about \d+ min to go", out)
+    assert f"use it: python stylize.py ckpt={path} input=photo.jpg" in out
+    assert "warning: this recipe takes" not in out  # 4 tiny steps are no long recipe
 
     record = torch.load(path, weights_only=True)
     assert record["style"]["name"] == "painting" and record["steps"] == 4
@@ -256,3 +263,61 @@ def test_sigterm_or_ctrl_c_saves_the_run_and_the_style_so_far(tmp_path, photo_di
         assert exported["steps"] == step + 2 and exported["model"]["width"] == 4 and "partial" not in exported
         assert len(list((run / "tensorboard").glob("events.*"))) == 2  # one run dir: one TensorBoard curve
         assert list(tmp_path.glob("logs/train/runs/*")) == [run] and not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data=folder", "data.root is required"),
+        ("data.image_size=0", "data.image_size=0: must be a whole number, at least 16"),
+        ("data.batch_size=0", "data.batch_size=0: must be a whole number, at least 1"),
+        ("model.optimizer.lr=-1", "model.optimizer.lr=-1: must be a number above 0"),
+        ("ckpt_path=nowhere.ckpt", "ckpt_path=nowhere.ckpt: no such file"),
+        ("ckpt_path=README.md", "ckpt_path=README.md: not a checkpoint"),
+    ],
+)
+def test_a_bad_training_option_fails_in_one_line_before_training(override, message, tmp_path, style_image, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    overrides = [f"style.image={style_image}", f"paths.output_dir={tmp_path}", "debug=fast", override]
+    with pytest.raises(PainterlyError) as error:
+        train(compose_config("train", overrides))
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+    assert not list(tmp_path.glob("checkpoints/*")) and not list(tmp_path.glob("tensorboard"))
+
+
+def test_a_style_checkpoint_as_ckpt_path_says_what_to_give(tmp_path, style_ckpt, style_image):
+    overrides = [f"style.image={style_image}", f"paths.output_dir={tmp_path}", f"ckpt_path={style_ckpt}"]
+    with pytest.raises(PainterlyError, match="not a Lightning checkpoint of a training run .*last.ckpt"):
+        train(compose_config("train", overrides))
+
+
+def test_the_export_notice_comes_first_and_lightning_ads_are_dropped(tmp_path, photo_dir, style_image, capsys):
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "painting.pt").write_bytes(b"someone's style")
+    cfg = config(tmp_path, photo_dir, style_image, "trainer.max_steps=0")
+    from painterly.cli.train import export_path
+
+    assert export_path(cfg) == tmp_path / "run" / "painting.pt"
+    assert "exists and overwrite=false, so this run exports to" in capsys.readouterr().out
+    assert export_path(cfg, said=tmp_path / "run" / "painting.pt") and not capsys.readouterr().out  # said once
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    assert not rank_zero.filter(logging.makeLogRecord({"msg": "💡 Tip: For seamless cloud logging, try litlogger"}))
+    assert rank_zero.filter(logging.makeLogRecord({"msg": "`Trainer.fit` stopped: `max_steps=4` reached."}))
+
+
+def test_a_long_cpu_recipe_is_warned_about_with_hours_and_the_faster_recipe(capsys):
+    from types import SimpleNamespace
+
+    from painterly.training.callbacks import RunInfo
+
+    trainer = SimpleNamespace(
+        max_steps=40000,
+        global_step=0,
+        precision="bf16-mixed",
+        default_root_dir="logs/train/runs/x",
+        datamodule=SimpleNamespace(batch_size=4, image_size=256),
+    )
+    RunInfo("logs/train").on_train_start(trainer, SimpleNamespace(device=torch.device("cpu")))
+    out = capsys.readouterr().out
+    assert "40000 steps" in out and "tensorboard --logdir logs/train" in out
+    assert "warning: this recipe takes about 20 hours on a CPU" in out and "experiment=demo" in out

@@ -6,15 +6,16 @@ from painterly import PainterlyError
 from painterly.stylize import checkpoints
 from painterly.stylize.johnson import Johnson
 
-from conftest import rand
+from conftest import make_style_checkpoint, rand
 
 
-def test_checkpoint_by_name_and_by_run_dir(tmp_path, monkeypatch, style_ckpt):
-    monkeypatch.setattr(checkpoints, "CHECKPOINT_DIR", tmp_path)
+def test_checkpoint_by_name_and_by_run_dir(tmp_path, monkeypatch):
+    style_ckpt = make_style_checkpoint(tmp_path / "checkpoints" / "tiny.pt")
+    monkeypatch.chdir(tmp_path)  # ckpt=<name> looks in the current project's checkpoints/
     image = rand(1, 3, 16, 16)
     expected = Johnson(style_ckpt, device="cpu")(image)
     assert np.array_equal(Johnson("tiny", device="cpu")(image), expected)
-    with pytest.raises(PainterlyError, match="no checkpoint named 'nope'.*known: tiny"):
+    with pytest.raises(PainterlyError, match="no style named 'nope'.*python stylize.py list"):
         Johnson("nope")
 
     record = torch.load(style_ckpt, weights_only=True)  # what a Lightning checkpoint of a training run holds
@@ -27,3 +28,43 @@ def test_checkpoint_by_name_and_by_run_dir(tmp_path, monkeypatch, style_ckpt):
     torch.save(lightning, tmp_path / "run" / "checkpoints" / "last.ckpt")
     from_run = Johnson(tmp_path / "run", device="cpu")
     assert from_run.record["steps"] == 7 and np.allclose(from_run(image), expected, atol=1e-6)
+
+
+def test_the_project_follows_the_working_folder_not_the_checkout(tmp_path, monkeypatch):
+    from painterly.config import ROOT, compose_config, project_root
+
+    (tmp_path / "mine" / "sub").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "mine" / "sub")
+    assert project_root() == tmp_path / "mine" / "sub"  # no marker: the working folder
+    (tmp_path / "mine" / ".project-root").touch()
+    assert project_root() == tmp_path / "mine"  # the nearest marker up
+    for name in ("train", "gallery", "evaluate"):
+        cfg = compose_config(name, [])
+        text = str(cfg.export_dir if name == "train" else cfg.output)
+        assert text.startswith(str(tmp_path / "mine")), name
+    cfg = compose_config("train", [])  # the bundled photos and paintings still come from the checkout
+    assert cfg.data.root == str(ROOT / "data/samples") and cfg.style.image.startswith(str(ROOT))
+    assert checkpoints.checkpoint_dir() == tmp_path / "mine" / "checkpoints"
+
+
+def test_no_such_style_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PainterlyError) as error:
+        checkpoints.resolve_checkpoint("starry_night")
+    assert "python train.py style=starry_night" in str(error.value) and "experiment=demo" in str(error.value)
+
+
+def test_exports_are_told_apart_from_styles_everywhere(tmp_path, monkeypatch):
+    from painterly.export import export
+
+    ckpt = make_style_checkpoint(tmp_path / "checkpoints" / "tiny.pt")
+    monkeypatch.chdir(tmp_path)
+    onnx, script = export("tiny", "onnx"), export("tiny", "torchscript")
+    assert onnx.parent == script.parent == tmp_path / "exports"  # apart from the style checkpoints
+    stray = export("tiny", "torchscript", tmp_path / "checkpoints" / "stray.pt")  # even where a user puts one
+    assert checkpoints.style_files() == [ckpt]
+    for path, kind in [(onnx, "an ONNX export"), (script, "a TorchScript export"), (stray, "a TorchScript export")]:
+        with pytest.raises(PainterlyError, match=f"{kind}, not a style checkpoint; give ckpt= the style's .pt"):
+            checkpoints.resolve_checkpoint(path)
+    listed = checkpoints.list_styles()
+    assert "tiny" in listed and str(ckpt) in listed and "stray" not in listed and "starry_night" in listed

@@ -6,7 +6,7 @@ from PIL import Image, ImageOps
 
 from painterly import PainterlyError
 from painterly.config import compose_config
-from painterly.stylize.images import resize_images, to_pixels
+from painterly.stylize.images import open_image, resize_images, to_pixels
 from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import apply, find_jobs, keep_color, stylize_files, stylize_image, target_size
 
@@ -213,3 +213,33 @@ def test_out_of_memory_fails_that_file_with_advice(tmp_path, error):
     ]
     with pytest.raises(ZeroDivisionError):  # other errors are bugs: they propagate with their traceback
         stylize_files(lambda images: 1 / 0, find_jobs(tmp_path / "big.png"))
+
+
+def test_a_missing_input_is_no_such_file_and_a_literal_name_wins_over_a_glob(tmp_path):
+    with pytest.raises(PainterlyError, match=r"missing\.jpg: no such file"):
+        find_jobs(tmp_path / "missing.jpg", tmp_path / "out.png")
+    literal = tmp_path / "photo[1].jpg"  # as a glob, [1] would match photo1.jpg only
+    Image.new("RGB", (8, 8)).save(literal)
+    Image.new("RGB", (8, 8)).save(tmp_path / "photo1.jpg")
+    assert find_jobs(literal, tmp_path / "o.jpg") == [(literal, tmp_path / "o.jpg")]
+
+
+def test_files_a_folder_input_skips_are_counted_with_the_reason(tmp_path, capsys):
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.jpg")
+    for name in ("anim.gif", "clip.mp4", "notes.txt", ".DS_Store"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [src.name for src, _ in find_jobs(tmp_path)] == ["a.jpg"]
+    err = capsys.readouterr().err
+    assert "skipping 3 file(s)" in err and ".gif, .mp4, .txt" in err and "1 video(s): give each as input=" in err
+
+
+def test_an_unreadable_file_is_permission_denied(tmp_path, monkeypatch):
+    path = tmp_path / "locked.jpg"
+    Image.new("RGB", (8, 8)).save(path)
+
+    def refuse(*args, **kwargs):  # chmod 000 does not stop root (CI), so the OS's answer is simulated
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Image, "open", refuse)
+    with pytest.raises(PainterlyError, match=r"locked\.jpg: permission denied$"):
+        open_image(path)

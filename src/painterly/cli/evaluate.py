@@ -19,7 +19,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from painterly import PainterlyError
 from painterly.cli.launch import launch
-from painterly.config import CHECKPOINT_DIR, compose_config, instantiate
+from painterly.config import checkpoint_dir, compose_config, instantiate
 from painterly.io.grid import write_grid
 from painterly.io.tensors import load_rgb, resize_long, resize_short
 from painterly.stylize.devices import cpu_name, pick_device
@@ -87,7 +87,7 @@ def evaluate(options: DictConfig) -> Path:
     size, limit = options.size, options.limit
     cfg = style_config(options.painting)
     name, painting = cfg.style.name, load_rgb(cfg.style.image)
-    ckpt = Path(options.ckpt or CHECKPOINT_DIR / f"{name}.pt")
+    ckpt = Path(options.ckpt or checkpoint_dir() / f"{name}.pt")
     photos = load_photos(options.input, size, limit)
     out = Path(options.output)
     device = pick_device(options.device)

@@ -6,17 +6,20 @@ import torch
 
 from painterly import PainterlyError
 from painterly.cli.launch import launch
-from painterly.config import CHECKPOINT_DIR
+from painterly.config import checkpoint_dir
 from painterly.io.grid import write_grid
 from painterly.io.tensors import load_rgb, resize_long
+from painterly.stylize.checkpoints import style_files
 from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import apply
 
 
 def gallery(ckpts, photos, output, size: int = 256, device: str = "auto") -> Path:
-    ckpts = ckpts or sorted(CHECKPOINT_DIR.glob("*.pt"))
+    ckpts = ckpts or style_files()
     if not ckpts:
-        raise PainterlyError(f"no style checkpoints in {CHECKPOINT_DIR}; pass ckpts=[...]")
+        raise PainterlyError(
+            f"no style checkpoints in {checkpoint_dir()}; pass ckpts=[...] (see `python stylize.py list`)"
+        )
     styles = [Johnson(ckpt, device=device) for ckpt in ckpts]
     names = [style.record["style"]["name"] for style in styles]
     paintings = [style.record["style_thumbnail"].float() / 255 for style in styles]

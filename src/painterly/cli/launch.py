@@ -16,6 +16,20 @@ from omegaconf import DictConfig, OmegaConf
 from painterly import Interrupted, PainterlyError
 from painterly.config import CONFIG_DIR, compose_config, group_names
 
+# Keys that take a file or folder name: their values reach Hydra's override grammar as one quoted string, so that
+# any name the shell passes (café.jpg, photo (1).jpg, it's.jpg, a=b.jpg, photo[1].jpg) is taken literally.
+PATH_KEYS = (
+    "input",
+    "output",
+    "ckpt",
+    "style",
+    "style_image",
+    "style.image",
+    "data.root",
+    "ckpt_path",
+    "export_dir",
+    "out",
+)
 LINE = re.compile(r"^(?P<key>[A-Za-z_]\w*):\s*(?P<value>[^#]*?)\s*(?:#\s*(?P<doc>.*))?$")
 
 
@@ -126,6 +140,26 @@ def compose_checked(config_name: str, overrides: Sequence[str], hydra_config: bo
         raise PainterlyError(unknown_key_message(config_name, key, overrides)) from None
 
 
+def quote(value: str) -> str:
+    """`value` as a quoted string of Hydra's override grammar: quotes escaped, a backslash doubled only before a
+    quote or at the end (Hydra's rule), and `${` escaped so that OmegaConf does not read an interpolation."""
+    value = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), value)
+    return "'" + value.replace("${", "\\${") + "'"
+
+
+def quote_paths(config_name: str, argv: Sequence[str]) -> list[str]:
+    """Split each `key=value` on its first '=' and quote the value of a file-name key (not a config group's choice:
+    train's `style=the_scream`)."""
+    groups = dict(config_keys(config_name)[2])
+    quoted = []
+    for arg in argv:
+        key, equals, value = arg.partition("=")
+        if equals and value and key.lstrip("+~") in PATH_KEYS and key not in groups:
+            arg = f"{key}={quote(value)}"
+        quoted.append(arg)
+    return quoted
+
+
 def launch(
     prog: str,
     config_name: str,
@@ -133,11 +167,13 @@ def launch(
     argv: Sequence[str] | None = None,
     hydra_config: bool = False,
     aliases: dict[str, str] | None = None,
+    quoted: bool = False,
 ):
     """Run `command(cfg)` for `prog key=value ...`, or print the help; a PainterlyError exits 1 in one line.
 
     `aliases` renames keys as typed (`style=` -> `style_image=`): a key named like a config group (configs/style/)
-    would otherwise be read by Hydra as a choice from that group.
+    would otherwise be read by Hydra as a choice from that group. File names are quoted for Hydra here
+    (`quote_paths`) unless `quoted` says the caller did it.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     for typed, key in (aliases or {}).items():
@@ -149,7 +185,8 @@ def launch(
         flags = [arg for arg in argv if arg.startswith("-")]
         if flags:
             raise PainterlyError(f"unknown option {flags[0]}; arguments are key=value (see --help)")
-        return command(compose_checked(config_name, argv, hydra_config=hydra_config))
+        overrides = argv if quoted else quote_paths(config_name, argv)
+        return command(compose_checked(config_name, overrides, hydra_config=hydra_config))
 
 
 def plain(node) -> dict:

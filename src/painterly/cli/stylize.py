@@ -9,11 +9,13 @@ import sys
 from omegaconf import DictConfig
 
 from painterly.cli.launch import launch, stop_on_signals
-from painterly.stylize.pipeline import build_method, find_jobs, stylize_files
+from painterly.stylize.checkpoints import list_styles
+from painterly.stylize.pipeline import build_method, check_options, find_jobs, stylize_files
 
 
 def stylize(cfg: DictConfig) -> list[str]:
-    jobs = find_jobs(cfg.input, cfg.output, cfg.overwrite)  # bad arguments fail before a model loads
+    check_options(cfg)  # bad arguments fail before a model loads
+    jobs = find_jobs(cfg.input, cfg.output, cfg.overwrite)
     method = build_method(cfg.method)
     return stylize_files(
         method,
@@ -24,10 +26,14 @@ def stylize(cfg: DictConfig) -> list[str]:
         preserve_color=cfg.preserve_color,
         batch_size=cfg.batch_size,
         overwrite=cfg.overwrite,
+        say_where=not cfg.output,
     )
 
 
 def main() -> None:
+    if sys.argv[1:] == ["list"]:  # `python stylize.py list`: the styles there are, and where each lives
+        print(list_styles())
+        return
     with stop_on_signals("stylize"):
         failures = launch("stylize", "stylize", stylize, aliases={"style": "style_image"})
     sys.exit(1 if failures else 0)

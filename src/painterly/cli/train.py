@@ -4,6 +4,7 @@ Started like every command (painterly.cli.launch). The run dir is made here as @
 `hydra.run.dir` (or, with -m, `hydra.sweep.dir`/`hydra.sweep.subdir` per job), its config saved under `.hydra/`.
 """
 
+import logging
 import shlex
 import signal
 import sys
@@ -16,12 +17,13 @@ import lightning as L
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from painterly import PainterlyError, first_line
-from painterly.cli.launch import launch
-from painterly.config import instantiate
+from painterly.cli.launch import launch, quote, quote_paths
+from painterly.config import checkpoint_dir, instantiate
 from painterly.export import cache_onnx
 from painterly.io.checkpoint import save_style
 from painterly.training.resume import check_resume, resume_overrides
@@ -30,6 +32,10 @@ from painterly.training.resume import check_resume, resume_overrides
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 warnings.filterwarnings("ignore", message=r".*flops_per_batch.*")
 warnings.filterwarnings("ignore", message=r".*treespec.*")
+# Lightning advertises its cloud services on every run ("💡 Tip: ... litlogger"): nothing to act on here.
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+    lambda record: not str(record.msg).startswith("💡 Tip:")
+)
 
 
 def start_run(cfg: DictConfig, sweep: bool = False) -> DictConfig:
@@ -48,12 +54,14 @@ def start_run(cfg: DictConfig, sweep: bool = False) -> DictConfig:
     return job
 
 
-def export_path(cfg: DictConfig) -> Path:
-    """`<export_dir>/<style>.pt`, unless that file exists and `overwrite` is off: then the run dir."""
+def export_path(cfg: DictConfig, said: Path | None = None) -> Path:
+    """`<export_dir>/<style>.pt`, unless that file exists and `overwrite` is off: then the run dir. Said at the start
+    of a run, and again at the end only when it changed since (`said`)."""
     target = Path(cfg.export_dir) / f"{cfg.style.name}.pt"
     if target.exists() and not cfg.overwrite:
         fallback = Path(cfg.paths.output_dir) / target.name
-        print(f"{target} exists and overwrite=false, so this run exports to {fallback}")
+        if fallback != said:
+            print(f"{target} exists and overwrite=false, so this run exports to {fallback}")
         return fallback
     return target
 
@@ -82,9 +90,8 @@ def last_checkpoint(trainer: L.Trainer, cfg: DictConfig) -> Path:
     )
 
 
-def export_style(cfg: DictConfig, trainer: L.Trainer, module: L.LightningModule) -> Path:
-    """The style to `export_path`; if that write fails, one line saying where the run is and how to export it."""
-    target = export_path(cfg)
+def export_style(cfg: DictConfig, trainer: L.Trainer, module: L.LightningModule, target: Path) -> Path:
+    """The style to `target`; if that write fails, one line saying where the run is and how to export it."""
     try:
         return save_style(module.style_checkpoint(), target)
     except OSError as error:
@@ -119,10 +126,17 @@ def save_interrupted(cfg: DictConfig, trainer: L.Trainer, module: L.LightningMod
     return 128 + signum
 
 
+def stylize_command(cfg: DictConfig, path: Path) -> str:
+    """How to use the new style: by name when it went to the checkpoint folder that ckpt=<name> looks in."""
+    ckpt = cfg.style.name if path.parent.resolve() == checkpoint_dir().resolve() else path
+    return f"python stylize.py ckpt={shlex.quote(str(ckpt))} input=photo.jpg"
+
+
 def train(cfg: DictConfig, sweep: bool = False) -> Path | None:
     """Fit, then export the style; `cfg` with a `hydra` node (as the command composes it) gets a run dir first."""
     if "hydra" in cfg:
         cfg = start_run(cfg, sweep)
+    said = export_path(cfg) if rank_zero_only.rank == 0 else None  # said now, not after hours of training
     L.seed_everything(cfg.seed, workers=True)
     check_writable(cfg.export_dir)
     if cfg.get("ckpt_path"):
@@ -141,12 +155,13 @@ def train(cfg: DictConfig, sweep: bool = False) -> Path | None:
         raise SystemExit(save_interrupted(cfg, trainer, module, stop)) from None
     if not trainer.is_global_zero:
         return None
-    path = export_style(cfg, trainer, module)
+    path = export_style(cfg, trainer, module, export_path(cfg, said))
     print(f"exported {cfg.style.name} after {trainer.global_step} steps to {path}")
     try:
         cache_onnx(path)  # 0.2 s: stylize.py's first call on this style then runs without importing torch
     except Exception as error:  # stylize.py exports on first use instead, or falls back to torch
         print(f"(not cached for stylize.py: {first_line(error)})")
+    print(f"use it: {stylize_command(cfg, path)}")
     return path
 
 
@@ -169,10 +184,11 @@ def run_command(argv: list[str]) -> None:
         resume = launch("train", "train", lambda cfg: resume_overrides(argv), argv)  # [] unless ckpt_path= is given
         launch("train", "train", train, [*argv, *resume], hydra_config=True)
         return
-    jobs, sweep_dir = sweep_jobs([arg for arg in argv if arg not in ("-m", "--multirun")]), []
+    jobs, sweep_dir = sweep_jobs(quote_paths("train", [arg for arg in argv if arg not in ("-m", "--multirun")])), []
     for num, job in enumerate(jobs):
         settings = [f"hydra.job.num={num}", *sweep_dir]
         if not sweep_dir:  # one timestamp for the whole sweep
-            cfg = launch("train", "train", lambda cfg: cfg, [*job, *settings], hydra_config=True)
-            sweep_dir = [f"hydra.sweep.dir={cfg.hydra.sweep.dir}"]
-        launch("train", "train", partial(train, sweep=True), [*job, *settings, *sweep_dir], hydra_config=True)
+            cfg = launch("train", "train", lambda cfg: cfg, [*job, *settings], hydra_config=True, quoted=True)
+            sweep_dir = [f"hydra.sweep.dir={quote(cfg.hydra.sweep.dir)}"]
+        job = [*job, *settings, *sweep_dir]
+        launch("train", "train", partial(train, sweep=True), job, hydra_config=True, quoted=True)

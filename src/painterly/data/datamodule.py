@@ -45,6 +45,12 @@ class PhotoDataModule(L.LightningDataModule):
         teacher: dict | None = None,
     ):
         super().__init__()
+        if not root:
+            raise PainterlyError("data.root is required: the folder of photos to train on (data.root=/path/to/photos)")
+        # relu5_1, the deepest style layer (configs/loss/), sits after four 2x poolings: below 16 px it has no pixels
+        for key, value, least in (("image_size", image_size, 16), ("batch_size", batch_size, 1)):
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= least):
+                raise PainterlyError(f"data.{key}={value}: must be a whole number, at least {least}")
         # teacher: {style_image, size, alpha, cache_dir}: train on in-memory (photo, AdaIN rendering) pairs instead
         self.teacher = dict(teacher) if teacher else None
         self.root, self.image_size, self.batch_size = root, image_size, batch_size

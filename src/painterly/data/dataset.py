@@ -16,8 +16,14 @@ def eval_transform(image_size: int) -> v2.Transform:
     return v2.Compose([v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size)])
 
 
+def skipped_files(files, index: int, skipped: int) -> list:
+    """The files that PhotoDataset passed over for (index, skipped): the `skipped` ones from `index` on, wrapping."""
+    return [files[(index + offset) % len(files)] for offset in range(skipped)]
+
+
 class PhotoDataset(Dataset):
-    """Yields (image, skipped): `skipped` is the index of an unreadable file passed over to reach this image, or -1.
+    """Yields (image, skipped): `skipped` counts the unreadable files passed over to reach this image, which are
+    the ones from `index` on (wrapping around): `skipped_files` names them.
 
     A corrupt file is replaced by the next readable one, so batches stay full and a run never crashes on one.
     """
@@ -30,11 +36,10 @@ class PhotoDataset(Dataset):
         return len(self.files)
 
     def __getitem__(self, index):
-        skipped = -1
         for offset in range(len(self.files)):
-            i = (index + offset) % len(self.files)
             try:
-                return self.transform(load_rgb(self.files[i])), torch.tensor(skipped)
+                image = self.transform(load_rgb(self.files[(index + offset) % len(self.files)]))
+                return image, torch.tensor([index, offset])
             except PainterlyError:
-                skipped = i if skipped < 0 else skipped
+                continue
         raise PainterlyError(f"no readable image among {len(self.files)} files")

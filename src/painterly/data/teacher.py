@@ -59,7 +59,7 @@ def cached_pairs(files, style_image: str, size: int, alpha: float, cache_dir) ->
 
 class PairDataset(Dataset):
     """Random `crop`-pixel crops, flipped at random, of (photo, target) pairs: the same crop for both.
-    Yields (photo, skipped=-1, target) in [0, 1], the batch layout of PhotoDataset plus the target."""
+    Yields (photo, (index, 0 files skipped), target) in [0, 1]: the batch layout of PhotoDataset plus the target."""
 
     def __init__(self, pairs, crop: int):
         self.pairs = pairs
@@ -70,4 +70,4 @@ class PairDataset(Dataset):
 
     def __getitem__(self, index):
         photo, target = self.transform(*(tv_tensors.Image(x) for x in self.pairs[index]))
-        return photo.as_subclass(torch.Tensor) / 255, torch.tensor(-1), target.as_subclass(torch.Tensor) / 255
+        return photo.as_subclass(torch.Tensor) / 255, torch.tensor([index, 0]), target.as_subclass(torch.Tensor) / 255

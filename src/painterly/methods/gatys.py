@@ -63,7 +63,7 @@ class Gatys:
             terms["total"].backward()
             return terms["total"]
 
-        bar = tqdm(range(self.iterations), desc="gatys", unit="it", leave=False, disable=not self.progress)
+        bar = tqdm(range(self.iterations), desc="gatys", unit="it", leave=False, disable=not self.progress or None)
         for _ in bar:
             optimizer.step(closure)
             bar.set_postfix({k: f"{v.item():.3g}" for k, v in terms.items()})

@@ -1,13 +1,51 @@
-"""Finding a style checkpoint by name, path or run dir, and where its ONNX export is cached. No torch."""
+"""The one checkpoint lookup: a style by name, path or run dir; which styles there are; where a style's ONNX export
+is cached. Exports (ONNX, TorchScript) are told apart from style checkpoints here, wherever they lie. No torch."""
 
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 
 from painterly import PainterlyError
-from painterly.config import CHECKPOINT_DIR
+from painterly.config import CONFIG_DIR, checkpoint_dir, project_root
 
 EXPORT_VERSION = "2"  # bump when PaddedNet or painterly.export changes: cached exports then get rebuilt
+
+
+def export_kind(path: Path) -> str | None:
+    """'an ONNX export' or 'a TorchScript export' for a file that scripts/export.py made, else None.
+
+    TorchScript archives are zips with a `code/` folder (torch.jit.save); a style checkpoint (torch.save) has none.
+    """
+    if path.suffix.lower() == ".onnx":
+        return "an ONNX export"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if any("/code/" in name for name in archive.namelist()):
+                return "a TorchScript export"
+    except (OSError, zipfile.BadZipFile):
+        pass  # not a zip: read_checkpoint says what is wrong with it
+    return None
+
+
+def style_files(folder: Path | None = None) -> list[Path]:
+    """The style checkpoints in `folder` (default: <project>/checkpoints), exports left out."""
+    folder = checkpoint_dir() if folder is None else folder
+    return sorted(path for path in folder.glob("*.pt") if export_kind(path) is None)
+
+
+def style_recipes() -> list[str]:
+    """The paintings that `python train.py style=<name>` trains (configs/style/)."""
+    return sorted(path.stem for path in (CONFIG_DIR / "style").glob("*.yaml"))
+
+
+def how_to_get(name: str) -> str:
+    if name in style_recipes():
+        return (
+            f"train it with `python train.py style={name}` (hours on a CPU; `python train.py experiment=demo` "
+            "makes a quick one in outputs/demo/)"
+        )
+    return "train one with `python train.py style.image=/path/to/painting.jpg`; see `python stylize.py list`"
 
 
 def resolve_checkpoint(ckpt) -> Path:
@@ -18,13 +56,33 @@ def resolve_checkpoint(ckpt) -> Path:
     if path.is_dir():
         path = path / "checkpoints" / "last.ckpt"
     elif not (path.exists() or path.suffix or len(path.parts) > 1):
-        path = CHECKPOINT_DIR / f"{ckpt}.pt"
+        path = checkpoint_dir() / f"{ckpt}.pt"
         if not path.exists():
-            known = ", ".join(sorted(p.stem for p in CHECKPOINT_DIR.glob("*.pt"))) or "none yet"
-            raise PainterlyError(f"no checkpoint named '{ckpt}' in {CHECKPOINT_DIR}; known: {known}")
+            raise PainterlyError(f"no style named '{ckpt}' in {checkpoint_dir()}; {how_to_get(str(ckpt))}")
     if not path.is_file():
         raise PainterlyError(f"{path}: no such checkpoint")
+    if kind := export_kind(path):
+        raise PainterlyError(
+            f"{path}: {kind}, not a style checkpoint; give ckpt= the style's .pt file it was exported from "
+            "(see `python stylize.py list`), or run the export in its own runtime"
+        )
     return path
+
+
+def list_styles() -> str:
+    """What `python stylize.py list` prints: the trained styles with where each lives, then the ones to train."""
+    root, lines = project_root(), []
+    trained = style_files() + style_files(root / "outputs" / "demo")
+    runs = sorted((root / "logs" / "train" / "runs").glob("*/checkpoints/last.ckpt"))
+    lines.append(
+        f"trained styles (ckpt=<name> looks in {checkpoint_dir()}):" if trained or runs else "no trained styles yet"
+    )
+    lines += [f"  {path.stem:<20} {path}" for path in trained]
+    lines += [f"  {'(run)':<20} {path.parent.parent}" for path in runs]
+    lines.append("paintings to train (python train.py style=<name>; experiment=demo for a quick one):")
+    lines += [f"  {name}" for name in style_recipes()]
+    lines.append("any image is a style too: python train.py style.image=/path/to/painting.jpg")
+    return "\n".join(lines)
 
 
 def cache_dir() -> Path:

@@ -43,6 +43,10 @@ def open_image(path, check=None) -> Image.Image:
                 return upright
     except FileNotFoundError:
         raise PainterlyError(f"{path}: no such file") from None
+    except PermissionError:
+        raise PainterlyError(f"{path}: permission denied") from None
+    except IsADirectoryError:
+        raise PainterlyError(f"{path}: a folder, not an image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PainterlyError(f"{path}: image too large (over {MAX_PIXELS} pixels)") from None
     except Image.UnidentifiedImageError:

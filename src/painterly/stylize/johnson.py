@@ -65,6 +65,9 @@ class Johnson:
             engine = "openvino" if onnx_runs("openvino", "fp32" if precision == "auto" else precision) else "torch"
         if precision == "auto":
             precision = auto_precision(engine, device)
+        if on_cpu and precision == "fp16":  # CPUs compute fp16 in software: many times slower than fp32
+            best = "bf16" if native_bf16() else "fp32"
+            print(f"stylize: precision=fp16 is slow on a CPU; use precision=auto (here {best})", file=sys.stderr)
         if engine != "torch" and not onnx_runs(engine, precision):
             raise PainterlyError(
                 f"engine={engine} runs {' or '.join(ONNX_ENGINE_PRECISIONS[engine])} on the CPU "

@@ -5,6 +5,7 @@ everything around it is here. No torch: a method that needs it imports it.
 """
 
 import glob
+import os
 import signal
 import sys
 import time
@@ -136,6 +137,34 @@ def default_output(source: Path, suffix: str = "_stylized") -> Path:
     return source.with_name(f"{source.stem}{suffix}{source.suffix}")
 
 
+# stylize.py's options: (type, test, what is allowed). None is allowed where the config's default is null.
+OPTIONS = {
+    "max_size": (int, lambda v: v > 0, "a whole number of pixels above 0"),
+    "scale": (float, lambda v: v > 0, "a number above 0"),
+    "strength": (float, lambda v: 0 <= v <= 1, "a number from 0 (the photo) to 1 (the full style)"),
+    "preserve_color": (bool, lambda v: True, "true or false"),
+    "tile": (int, lambda v: v > 0, "a whole number of pixels"),
+    "tile_overlap": (int, lambda v: v >= 0, "a whole number of pixels, 0 or more"),
+    "batch_size": (int, lambda v: v > 0, "a whole number above 0"),
+}
+
+
+def check_options(cfg) -> None:
+    """Every pipeline option of the stylize config, checked before any file is touched: one line naming the key, the
+    value and what is allowed."""
+    for key, (kind, test, allowed) in OPTIONS.items():
+        value = cfg.get(key)
+        if value is None and key in ("max_size", "scale", "tile"):
+            continue
+        right_type = (
+            isinstance(value, bool)
+            if kind is bool
+            else isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
+        )
+        if not (right_type and test(value)):
+            raise PainterlyError(f"{key}={value}: must be {allowed}")
+
+
 def find_jobs(input, output=None, overwrite: bool = False) -> list[tuple[Path, Path]]:
     """(source, destination) pairs for an image or video file, a folder or a glob.
 
@@ -155,11 +184,14 @@ def list_jobs(input, output=None) -> list[tuple[Path, Path]]:
     source = Path(input)
     if source.is_dir():
         base, files, default = source, find_images(source), default_output(source)
-    elif glob.has_magic(str(input)):
+        report_skipped(source)
+    elif glob.has_magic(str(input)) and not source.exists():  # a file named photo[1].jpg is that file, not a glob
         base = Path(*takewhile(lambda part: not glob.has_magic(part), source.parts[:-1]))
         files = sorted(Path(p) for p in glob.glob(str(input), recursive=True) if is_image_file(Path(p)))
         default = Path("stylized")
     else:
+        if not source.exists():
+            raise PainterlyError(f"{source}: no such file or folder")
         target = Path(output) if output else default_output(source)
         if output and (target.is_dir() or str(output).endswith("/")):
             target = target / source.name
@@ -203,10 +235,34 @@ def refuse_existing_outputs(jobs) -> None:
         raise PainterlyError(f"{existing[0]}: already exists{more}; give overwrite=true to replace it")
 
 
+def report_skipped(folder: Path) -> None:
+    """Say how many files in an input folder are passed over, and why: only images are stylized in a folder."""
+    skipped = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() not in IMAGE_EXTENSIONS]
+    skipped = [p for p in skipped if not p.name.startswith(".")]  # hidden files (.DS_Store) are no one's photos
+    if skipped:
+        videos = sum(is_video(p) for p in skipped)
+        kinds = ", ".join(sorted({p.suffix.lower() or p.name for p in skipped})[:6])
+        why = f"{videos} video(s): give each as input=<video>; " if videos else ""
+        print(
+            f"stylize: skipping {len(skipped)} file(s) in {folder} that are not {'/'.join(IMAGE_EXTENSIONS)} images "
+            f"({kinds}); {why}a folder input stylizes images only",
+            file=sys.stderr,
+        )
+
+
 def stylize_files(
-    method, jobs, max_size=None, scale=None, strength=1.0, preserve_color=False, batch_size=8, overwrite=False
+    method,
+    jobs,
+    max_size=None,
+    scale=None,
+    strength=1.0,
+    preserve_color=False,
+    batch_size=8,
+    overwrite=False,
+    say_where=False,
 ) -> list[str]:
-    """Stylize every (source, destination) job, going on past bad files. Prints the failures and a one-line summary.
+    """Stylize every (source, destination) job, going on past bad files. Prints the failures and a one-line summary,
+    which names where the outputs went when `say_where` (the user gave no output=).
 
     Returns the failures as `file: reason` lines. Notes on what an output does not carry over are printed as they
     come. SIGINT/SIGTERM (Interrupted) leave no partial file: the write in progress is removed on the way out.
@@ -241,7 +297,8 @@ def stylize_files(
     for failure in failures:
         print(f"stylize: {failure}", file=sys.stderr)
     speed = f", {seconds / done:.3f} s/{unit}" if done else ""
-    print(f"stylize: done {done} {unit}{'s' * (done != 1)}, failed {len(failures)}{speed}")
+    where = f"; wrote {os.path.commonpath([str(dst) for _, dst in jobs])}" if say_where and done else ""
+    print(f"stylize: done {done} {unit}{'s' * (done != 1)}, failed {len(failures)}{speed}{where}")
     return failures
 
 

@@ -1,7 +1,9 @@
+import time
 from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_only
 from torchvision.utils import make_grid
 
 from painterly.stylize.images import save_image
@@ -46,3 +48,58 @@ class StyleGrid(L.Callback):
 def batch_size(batch) -> int:
     """Images in a training batch (for ThroughputMonitor)."""
     return len(batch[0])
+
+
+# Steps per second of the default recipe (batch 4, 256 px, johnson) on the 2-core CPU of BENCHMARKS.md: 0.568 in
+# bf16-mixed; fp32 takes about twice as long per step (3.15 s against 1.6 s, BENCHMARKS.md).
+CPU_STEPS_PER_SECOND = {"bf16-mixed": 0.568, "32-true": 0.568 / 2}
+LONG_RUN_HOURS = 1.0  # a CPU run expected to take longer than this gets the warning and the faster recipe
+
+
+def duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(1, minutes)} min"
+
+
+class RunInfo(L.Callback):
+    """Says up front where the run writes and how to watch it, the total steps, and (after the first `eta_steps`
+    timed steps) the time left over all steps, not one epoch; on a CPU a long recipe is warned about with the
+    expected hours and the faster recipe."""
+
+    def __init__(self, log_dir: str, eta_steps: int = 20):
+        self.log_dir, self.eta_steps = log_dir, eta_steps
+        self.started: tuple[int, float] | None = None
+        self.told_eta = False
+
+    def total_steps(self, trainer) -> int:
+        return trainer.max_steps if trainer.max_steps > 0 else int(trainer.estimated_stepping_batches)
+
+    @rank_zero_only
+    def on_train_start(self, trainer, pl_module):
+        total, done = self.total_steps(trainer), trainer.global_step
+        print(f"run dir: {trainer.default_root_dir}")
+        print(f"watch it: tensorboard --logdir {self.log_dir}")
+        print(f"{total} steps" + (f", resuming at step {done}" if done else ""))
+        if pl_module.device.type == "cpu":
+            datamodule = trainer.datamodule
+            pixels = datamodule.batch_size * datamodule.image_size**2 / (4 * 256**2)  # against the measured recipe
+            rate = CPU_STEPS_PER_SECOND.get(str(trainer.precision), CPU_STEPS_PER_SECOND["32-true"]) / pixels
+            hours = (total - done) / rate / 3600
+            if hours > LONG_RUN_HOURS:
+                print(
+                    f"warning: this recipe takes about {hours:.0f} hours on a CPU (measured on 2 cores, "
+                    "BENCHMARKS.md); for a style in minutes use `python train.py experiment=demo`, or train on a GPU "
+                    "(trainer=gpu)"
+                )
+
+    @rank_zero_only
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        step, now = trainer.global_step, time.perf_counter()
+        if self.started is None:  # timed from the end of the first step: it pays one-off costs (oneDNN, workers)
+            self.started = (step, now)
+            return
+        total, (first, start) = self.total_steps(trainer), self.started
+        if not self.told_eta and step - first >= min(self.eta_steps, max(1, (total - first) // 2)):
+            per_step = (now - start) / max(1, step - first)
+            print(f"step {step}/{total}: {per_step:.2f} s/step, about {duration(per_step * (total - step))} to go")
+            self.told_eta = True

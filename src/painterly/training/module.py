@@ -5,11 +5,14 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
+from painterly import PainterlyError
+from painterly.data.dataset import skipped_files
 from painterly.io.checkpoint import style_record
 from painterly.io.tensors import load_rgb, resize_long
 from painterly.losses.perceptual import PerceptualLoss
 from painterly.stylize.images import to_pixels
 
+NAMED_SKIPS = 3  # unreadable photos named one by one; the rest are counted
 print_rank_zero = rank_zero_only(print)  # under DDP every rank runs this module; one of them speaks
 
 
@@ -38,6 +41,9 @@ class StyleTransferModule(L.LightningModule):
         teacher_content: bool = False,
     ):
         super().__init__()
+        lr = getattr(optimizer, "keywords", {}).get("lr")  # the optimizer comes as a partial (configs/model/)
+        if lr is not None and not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0):
+            raise PainterlyError(f"model.optimizer.lr={lr}: must be a number above 0 (the paper's is 1e-3)")
         # plain values only (the objects are rebuilt from config): checkpoints stay loadable with weights_only=True
         self.save_hyperparameters(logger=False, ignore=["net", "loss", "optimizer", "scheduler"])
         self.model = net  # `model.` prefixes the network's weights in Lightning checkpoints (io.checkpoint)
@@ -45,7 +51,7 @@ class StyleTransferModule(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.recipe: dict = {}  # the whole training config, plain; train() sets it
         self.thumbnail = style_thumbnail(load_rgb(style["image"]))  # also fails early on a bad style image
-        self.skipped_files: set[int] = set()
+        self.skipped_files: set = set()
         self.strict_loading = False  # checkpoints leave out the frozen VGG
 
     def style_batch(self) -> torch.Tensor:
@@ -81,11 +87,15 @@ class StyleTransferModule(L.LightningModule):
         return terms["total"]
 
     def note_skipped(self, skipped: torch.Tensor):
-        new = {int(i) for i in skipped if i >= 0} - self.skipped_files
-        if new and not self.skipped_files:
-            first = self.trainer.datamodule.train_files[min(new)]
-            print_rank_zero(f"warning: skipping unreadable image {first}; a count of all such files follows at the end")
-        self.skipped_files |= new
+        """Count every unreadable photo once, naming the first few as they come; the total follows at the end."""
+        for index, count in skipped.tolist():
+            for file in skipped_files(self.trainer.datamodule.train_files, index, count):
+                if file not in self.skipped_files:
+                    self.skipped_files.add(file)
+                    if len(self.skipped_files) <= NAMED_SKIPS:
+                        print_rank_zero(f"warning: skipping unreadable image {file}")
+                    elif len(self.skipped_files) == NAMED_SKIPS + 1:
+                        print_rank_zero("warning: skipping more unreadable images; their count follows at the end")
 
     def on_train_end(self):
         if self.skipped_files:
