@@ -13,7 +13,7 @@ from PIL import Image
 
 from painterly import PainterlyError
 from painterly.cli.launch import launch
-from painterly.config import CHECKPOINT_DIR, ROOT
+from painterly.config import ROOT, checkpoint_dir
 from painterly.stylize.checkpoints import cache_dir, resolve_checkpoint
 from painterly.stylize.files import atomic_path
 from painterly.stylize.images import from_pixels, to_pixels
@@ -22,8 +22,8 @@ from painterly.stylize.onnx_engines import exported_onnx
 from painterly.stylize.pipeline import apply
 
 __all__ = [
-    "CHECKPOINT_DIR",
     "ROOT",
+    "checkpoint_dir",
     "PainterlyError",
     "exported_onnx",
     "launch",

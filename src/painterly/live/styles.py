@@ -6,8 +6,8 @@ The browser names a style; the name is only ever a key of this table, so no name
 from pathlib import Path
 
 from painterly.live.engine import (
-    CHECKPOINT_DIR,
     PainterlyError,
+    checkpoint_dir,
     exported_onnx,
     load_engine,
     resolve_checkpoint,
@@ -22,7 +22,7 @@ def style_name(path: Path) -> str:
 
 class Styles:
     def __init__(self, ckpt=None, folder=None, device="auto", precision="auto", engine="auto"):
-        folder = Path(folder) if folder else CHECKPOINT_DIR
+        folder = Path(folder) if folder else checkpoint_dir()
         self.paths = {p.stem: p for p in sorted(folder.glob("*.pt")) if p.is_file()}
         self.default = next(iter(self.paths), None)
         if ckpt:
