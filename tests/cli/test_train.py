@@ -1,5 +1,4 @@
 import logging
-import os
 import re
 import signal
 import subprocess
@@ -227,11 +226,10 @@ def test_runs_started_in_the_same_second_get_their_own_run_dirs():
 def interrupt_after_two_steps(tmp_path, photo_dir, style_image, signum):
     """`python train.py debug=fast` as a user runs it (in a project root of its own), sent `signum` once a step has
     been checkpointed; returns (process result, run dir)."""
-    env = {**os.environ, "PROJECT_ROOT": str(tmp_path)}
     log = tmp_path / "output.txt"  # a file, not a pipe: a full pipe would stall the progress bar, and the run
     with log.open("w") as output:
         process = subprocess.Popen(
-            endless_run(photo_dir, style_image), stdout=output, stderr=subprocess.STDOUT, env=env
+            endless_run(photo_dir, style_image), stdout=output, stderr=subprocess.STDOUT, cwd=tmp_path
         )
         signal_when(process, lambda: list(tmp_path.glob("logs/train/runs/*/checkpoints/last.ckpt")), signum)
     (run,) = tmp_path.glob("logs/train/runs/*")
@@ -256,7 +254,7 @@ def test_sigterm_or_ctrl_c_saves_the_run_and_the_style_so_far(tmp_path, photo_di
             check=False,
             capture_output=True,
             text=True,
-            env={**os.environ, "PROJECT_ROOT": str(tmp_path)},
+            cwd=tmp_path,
         )
         assert resumed.returncode == 0, resumed.stderr
         exported = torch.load(run / "painting.pt", weights_only=True)  # same run dir, debug=fast's export_dir
