@@ -21,9 +21,10 @@ def test_onnx_runs_at_other_sizes_like_eager(tmp_path, style_ckpt):
         assert abs(result - eager(image)).max() < 1e-4
 
 
-def test_torchscript_runs_at_other_sizes_like_eager(tmp_path, style_ckpt):
+def test_torchscript_runs_at_other_sizes_like_eager(tmp_path, style_ckpt, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the user's project: exports go to its exports/, apart from the style checkpoints
     path = export(style_ckpt, "torchscript")
-    assert path == tmp_path / "tiny.torchscript.pt"
+    assert path == tmp_path / "exports" / "tiny.torchscript.pt"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         module = torch.jit.load(str(path))

@@ -43,7 +43,7 @@ def test_a_run_distils_then_refines(tmp_path, photo_dir, style_image):
             f"paths.output_dir={tmp_path / 'run'}",
             f"export_dir={tmp_path / 'export'}",
             "model.distill_steps=2",
-            "+trainer.enable_progress_bar=false",
+            "trainer.enable_progress_bar=false",
         ],
     )
     train(cfg)

@@ -210,7 +210,7 @@ def test_command_line_errors_are_one_line(tmp_path):
         assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
         assert done.stderr.startswith("live: ") and problem in done.stderr and len(done.stderr.splitlines()) == 1
     for overrides, problem in [
-        (["ckpt=nope"], "no checkpoint named 'nope'"),
+        (["ckpt=nope"], "no style named 'nope'"),
         (["ssl_certfile=cert.pem"], "needs both ssl_certfile= and ssl_keyfile="),
         (["max_clients=0"], "max_clients must be a positive integer"),
     ]:

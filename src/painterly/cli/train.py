@@ -182,7 +182,8 @@ def main() -> None:
 def run_command(argv: list[str]) -> None:
     if not {"-m", "--multirun"} & set(argv):
         resume = launch("train", "train", lambda cfg: resume_overrides(argv), argv)  # [] unless ckpt_path= is given
-        launch("train", "train", train, [*argv, *resume], hydra_config=True)
+        # the resume overrides come quoted for Hydra already: quote the user's file names alone
+        launch("train", "train", train, [*quote_paths("train", argv), *resume], hydra_config=True, quoted=True)
         return
     jobs, sweep_dir = sweep_jobs(quote_paths("train", [arg for arg in argv if arg not in ("-m", "--multirun")])), []
     for num, job in enumerate(jobs):
