@@ -17,7 +17,10 @@ COMMANDS = {
     "scripts/gallery.py": "gallery",
     "scripts/evaluate.py": "evaluate",
     "scripts/bench.py": "bench",
+    "live.py": "live",
+    "scripts/bench_live.py": "bench_live",
 }
+ALIASES = {"stylize.py": {"style": "style_image"}, "scripts/evaluate.py": {"style": "painting"}}  # as each main has
 
 
 def readme_commands() -> list[str]:
@@ -38,10 +41,8 @@ def test_a_readme_command_composes_as_written(line):
     _, script, *args = shlex.split(line.replace("<run>", "run").replace("<folder>", "photos"))
     sweep = "-m" in args
     args = [arg for arg in args if arg not in ("-m", "--multirun", "list")]
-    if script == "stylize.py":  # its main takes style= as the painting, style_image=
-        args = [f"style_image={arg[len('style=') :]}" if arg.startswith("style=") else arg for arg in args]
-    if script == "scripts/evaluate.py" and any(a.startswith("style=") for a in args):
-        pytest.skip("evaluate's style= is main's fix (launch aliases=), not on this branch")
+    for typed, key in ALIASES.get(script, {}).items():
+        args = [f"{key}={arg[len(typed) + 1 :]}" if arg.startswith(f"{typed}=") else arg for arg in args]
     config_name = COMMANDS[script]
     if sweep:  # a sweep: its first combination composes like the others
         args = [re.sub(r"=([^,]+),.*", r"=\1", arg) for arg in args]
