@@ -28,7 +28,7 @@ def run(tmp_path_factory):
                 "data.num_holdout=2",
                 f"style.image={root / 'painting.png'}",
                 f"paths.output_dir={root / 'run'}",
-                "+trainer.enable_progress_bar=false",
+                "trainer.enable_progress_bar=false",
                 "trainer.max_steps=2",
                 "~loss.style_layers",
                 "+loss.style_layers={relu1_1:1.0,relu2_1:2.0}",

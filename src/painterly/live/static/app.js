@@ -102,6 +102,7 @@ function show(image, sentAt, version) {
   state.frames++;
   state.shownVersion = version;
   state.outSize = [out.width, out.height];
+  updateStats(); // at once, not at the next tick: the counters always describe the frames shown
 }
 
 function updateStats() {
