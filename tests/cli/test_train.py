@@ -13,7 +13,7 @@ from painterly import PainterlyError
 from painterly.cli.train import export_path, train
 from painterly.config import ROOT, compose_config
 from painterly.io.checkpoint import load_style
-from painterly.stylize.checkpoints import cached_onnx_path
+from painterly.stylize.checkpoints import cached_onnx_path, resolve_checkpoint
 
 from helpers.run_if import run_if
 
@@ -238,7 +238,7 @@ def interrupt_after_two_steps(tmp_path, photo_dir, style_image, signum):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
-def test_sigterm_or_ctrl_c_saves_the_run_and_the_style_so_far(tmp_path, photo_dir, style_image, signum):
+def test_sigterm_or_ctrl_c_saves_the_run_and_the_style_so_far(tmp_path, photo_dir, style_image, signum, capsys):
     returncode, output, run = interrupt_after_two_steps(tmp_path, photo_dir, style_image, signum)
     assert returncode == 128 + signum and "Traceback" not in output, output
     last, partial = run / "checkpoints" / "last.ckpt", run / "painting.partial.pt"
@@ -248,6 +248,12 @@ def test_sigterm_or_ctrl_c_saves_the_run_and_the_style_so_far(tmp_path, photo_di
     assert not (run / "painting.pt").exists() and not (tmp_path / "checkpoints").exists()
     assert f"resumable checkpoint: {last}" in output and f"style so far (partial): {partial}" in output
     assert f"resume: python train.py ckpt_path={last}" in output
+    resolve_checkpoint(
+        partial
+    )  # stylize.py's lookup: a partial style is used, with a warning that says how to finish it
+    assert f"is the style of an interrupted training run; `python train.py ckpt_path={last}` finishes it" in (
+        capsys.readouterr().err
+    )
 
     if signum == signal.SIGINT:  # the resume command as printed (and as the README writes it), two steps further
         resumed = subprocess.run(
@@ -270,6 +276,7 @@ def test_sigterm_or_ctrl_c_saves_the_run_and_the_style_so_far(tmp_path, photo_di
         ("data=folder", "data.root is required"),
         ("data.image_size=0", "data.image_size=0: must be a whole number, at least 16"),
         ("data.batch_size=0", "data.batch_size=0: must be a whole number, at least 1"),
+        ("data.resize=1", "data.resize=1: must be a whole number, at least"),
         ("model.optimizer.lr=-1", "model.optimizer.lr=-1: must be a number above 0"),
         ("ckpt_path=nowhere.ckpt", "nowhere.ckpt: no such checkpoint"),
         ("ckpt_path=README.md", "README.md: not a loadable checkpoint"),

@@ -137,7 +137,23 @@ def compose_checked(config_name: str, overrides: Sequence[str], hydra_config: bo
         if not unknown:
             raise
         key = unknown[1] or unknown[2]
-        raise PainterlyError(unknown_key_message(config_name, key, overrides)) from None
+        raise PainterlyError(
+            mapping_message(config_name, key, overrides) or unknown_key_message(config_name, key, overrides)
+        ) from None
+
+
+def mapping_message(config_name: str, key: str, overrides: Sequence[str]) -> str | None:
+    """For `loss.content_layers={relu3_1: 1.0}`: Hydra merges a mapping into the one there, so a new key is refused
+    as if the whole mapping were unknown. Say how to replace it instead."""
+    given = next((o for o in overrides if o.startswith(f"{key}=")), None)
+    node = OmegaConf.select(compose_config(config_name), key, default=None)
+    if given is None or not isinstance(node, DictConfig):
+        return None
+    current = OmegaConf.to_container(node)
+    return (
+        f"{key} is a mapping ({current}): a new one merges into it and cannot add keys; "
+        f"to replace it, pass ~{key} '+{given}'"
+    )
 
 
 def quote(value: str) -> str:

@@ -26,6 +26,7 @@ from painterly.cli.launch import launch, quote, quote_paths
 from painterly.config import checkpoint_dir, instantiate
 from painterly.export import cache_onnx
 from painterly.io.checkpoint import save_style
+from painterly.stylize.checkpoints import PARTIAL_SUFFIX
 from painterly.training.resume import check_resume, resume_overrides
 
 # Expected in this design: the loss network stays in eval mode, and FLOPs are not counted.
@@ -117,7 +118,7 @@ def save_interrupted(cfg: DictConfig, trainer: L.Trainer, module: L.LightningMod
         print(f"train: stopped by {signum.name} at step {trainer.global_step}", file=sys.stderr)
         if trainer.global_step and last:
             record = {**module.style_checkpoint(), "partial": True}
-            partial = save_style(record, Path(cfg.paths.output_dir) / f"{cfg.style.name}.partial.pt")
+            partial = save_style(record, Path(cfg.paths.output_dir) / f"{cfg.style.name}{PARTIAL_SUFFIX}")
             print(
                 f"  resumable checkpoint: {last}\n  style so far (partial): {partial}\n"
                 f"  resume: python train.py ckpt_path={shlex.quote(last)}",

@@ -38,6 +38,7 @@ class PhotoDataModule(L.LightningDataModule):
         self,
         root: str,
         image_size: int = 256,
+        resize: int | None = None,
         batch_size: int = 4,
         num_workers: int = 2,
         num_holdout: int = 4,
@@ -48,12 +49,17 @@ class PhotoDataModule(L.LightningDataModule):
         if not root:
             raise PainterlyError("data.root is required: the folder of photos to train on (data.root=/path/to/photos)")
         # relu5_1, the deepest style layer (configs/loss/), sits after four 2x poolings: below 16 px it has no pixels
-        for key, value, least in (("image_size", image_size, 16), ("batch_size", batch_size, 1)):
+        resize = image_size if resize is None else resize
+        for key, value, least in (
+            ("image_size", image_size, 16),
+            ("resize", resize, image_size),
+            ("batch_size", batch_size, 1),
+        ):
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= least):
                 raise PainterlyError(f"data.{key}={value}: must be a whole number, at least {least}")
         # teacher: {style_image, size, alpha, cache_dir}: train on in-memory (photo, AdaIN rendering) pairs instead
         self.teacher = dict(teacher) if teacher else None
-        self.root, self.image_size, self.batch_size = root, image_size, batch_size
+        self.root, self.image_size, self.resize, self.batch_size = root, image_size, resize, batch_size
         self.num_workers, self.num_holdout, self.pin_memory = num_workers, num_holdout, pin_memory
         self.train_files: list = []
         self.holdout_files: list = []
@@ -69,7 +75,7 @@ class PhotoDataModule(L.LightningDataModule):
         if self.teacher:
             dataset = PairDataset(cached_pairs(self.train_files, **self.teacher), self.image_size)
         else:
-            dataset = PhotoDataset(self.train_files, train_transform(self.image_size))
+            dataset = PhotoDataset(self.train_files, train_transform(self.image_size, self.resize))
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

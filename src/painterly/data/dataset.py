@@ -8,8 +8,11 @@ from painterly import PainterlyError
 from painterly.io.tensors import load_rgb
 
 
-def train_transform(image_size: int) -> v2.Transform:
-    return v2.Compose([v2.Resize(image_size, antialias=True), v2.RandomCrop(image_size), v2.RandomHorizontalFlip()])
+def train_transform(image_size: int, resize: int | None = None) -> v2.Transform:
+    """Random `image_size` crops of each photo shrunk to `resize` on its short side (default: the whole scene)."""
+    return v2.Compose(
+        [v2.Resize(resize or image_size, antialias=True), v2.RandomCrop(image_size), v2.RandomHorizontalFlip()]
+    )
 
 
 def eval_transform(image_size: int) -> v2.Transform:

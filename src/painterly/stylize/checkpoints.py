@@ -3,6 +3,7 @@ is cached. Exports (ONNX, TorchScript) are told apart from style checkpoints her
 
 import hashlib
 import os
+import sys
 import zipfile
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from painterly import PainterlyError
 from painterly.config import CONFIG_DIR, checkpoint_dir, project_root
 
 EXPORT_VERSION = "2"  # bump when PaddedNet or painterly.export changes: cached exports then get rebuilt
+PARTIAL_SUFFIX = ".partial.pt"  # train.py's name for the style an interrupted run saved
 
 
 def export_kind(path: Path) -> str | None:
@@ -66,6 +68,14 @@ def resolve_checkpoint(ckpt) -> Path:
             f"{path}: {kind}, not a style checkpoint; give ckpt= the style's .pt file it was exported from "
             "(see `python stylize.py list`), or run the export in its own runtime"
         )
+    if path.name.endswith(PARTIAL_SUFFIX):
+        last = path.parent / "checkpoints" / "last.ckpt"  # the partial style lies in its run dir
+        resume = (
+            f"python train.py ckpt_path={last}"
+            if last.is_file()
+            else "train.py ckpt_path=<run dir>/checkpoints/last.ckpt"
+        )
+        print(f"warning: {path} is the style of an interrupted training run; `{resume}` finishes it", file=sys.stderr)
     return path
 
 
