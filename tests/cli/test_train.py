@@ -4,13 +4,14 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from painterly import PainterlyError
-from painterly.cli.train import export_path, train
+from painterly.cli.train import export_path, export_style, train
 from painterly.config import ROOT, compose_config
 from painterly.io.checkpoint import load_style
 from painterly.stylize.checkpoints import cached_onnx_path, resolve_checkpoint
@@ -210,6 +211,18 @@ def test_smoke_runs_export_into_their_run_dir(tmp_path):
     assert export_path(cfg) == tmp_path / "starry_night.pt"
 
 
+def test_a_style_another_run_exported_meanwhile_is_kept(tmp_path, photo_dir, style_image, capsys):
+    cfg = config(tmp_path, photo_dir, style_image)
+    target = export_path(cfg)  # chosen at start-up, when the checkpoint folder had no such style
+    assert target == tmp_path / "export" / "painting.pt"
+    target.parent.mkdir()
+    target.write_bytes(b"the other run's style")  # a second run of the same style finished first
+    path = export_style(cfg, None, SimpleNamespace(style_checkpoint=lambda: {"steps": 7}), target)
+    assert path == tmp_path / "run" / "painting.pt" and torch.load(path, weights_only=True) == {"steps": 7}
+    assert target.read_bytes() == b"the other run's style"
+    assert f"exists and overwrite=false, so this run exports to {path}" in capsys.readouterr().out
+
+
 def test_runs_started_in_the_same_second_get_their_own_run_dirs():
     same_second = (
         "from omegaconf import OmegaConf; from painterly.config import compose_config; "
@@ -312,7 +325,6 @@ def test_the_export_notice_comes_first_and_lightning_ads_are_dropped(tmp_path, p
 
 
 def test_a_long_cpu_recipe_is_warned_about_with_hours_and_the_faster_recipe(capsys):
-    from types import SimpleNamespace
 
     from painterly.training.callbacks import RunInfo
 

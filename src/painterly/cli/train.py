@@ -93,8 +93,15 @@ def last_checkpoint(trainer: L.Trainer, cfg: DictConfig) -> Path:
 
 def export_style(cfg: DictConfig, trainer: L.Trainer, module: L.LightningModule, target: Path) -> Path:
     """The style to `target`; if that write fails, one line saying where the run is and how to export it."""
+    record = module.style_checkpoint()
+    ours = target.parent.resolve() == Path(cfg.paths.output_dir).resolve()  # the run dir: this run's to replace
     try:
-        return save_style(module.style_checkpoint(), target)
+        try:
+            return save_style(record, target, overwrite=cfg.overwrite or ours)
+        except PainterlyError:  # another run exported this style since start-up: keep theirs, go to the run dir
+            if not target.exists():
+                raise
+            return save_style(record, export_path(cfg, said=target))
     except OSError as error:
         last, note = last_checkpoint(trainer, cfg), ""
         if trainer.world_size == 1:  # a collective call: only a single process can make it here

@@ -117,9 +117,10 @@ def style_record(
     }
 
 
-def save_style(record: dict, path) -> Path:
+def save_style(record: dict, path, overwrite: bool = True) -> Path:
+    """Write atomically; without `overwrite` an existing file is never replaced, even one that appeared meanwhile."""
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite) as tmp:
         torch.save(record, tmp)
     return path
 
