@@ -33,7 +33,7 @@ from PIL import Image
 
 from painterly.cli.launch import launch
 from painterly.config import ROOT, compose_config
-from painterly.io.checkpoint import save_style, style_record
+from painterly.io.checkpoint import load_style, random_style
 from painterly.losses.perceptual import gram_matrix
 from painterly.losses.vgg import VGGFeatures, layer_names
 from painterly.models.transformer import TransformerNet
@@ -63,11 +63,9 @@ def median_seconds(fns, device, repeats: int, warmup: int = 2) -> list[float]:
 
 
 def save_random_style(path) -> tuple[torch.nn.Module, Path]:
-    torch.manual_seed(0)
-    net = TransformerNet().eval()
-    config = {"_target_": "painterly.models.transformer.TransformerNet", "width": 32, "num_residual": 5}
-    record = style_record(net, config, {"name": "bench", "image": ""}, {}, 0, torch.zeros(3, 1, 1, dtype=torch.uint8))
-    return net, save_style(record, path)
+    """The paper's full-width network, untrained: speed does not depend on the weights."""
+    ckpt = random_style(path, width=32, num_residual=5)
+    return load_style(ckpt)[0], ckpt
 
 
 def bench_inference(sizes, repeats, device, rows, tmp):

@@ -48,21 +48,9 @@ def style_image(tmp_path):
 
 def make_style_checkpoint(path, seed=0):
     """A real style checkpoint of a tiny random network (width 4), made in milliseconds."""
-    from painterly.io.checkpoint import save_style, style_record
-    from painterly.models.transformer import TransformerNet
+    from painterly.io.checkpoint import random_style
 
-    torch.manual_seed(seed)
-    model = TransformerNet(width=4, num_residual=1)
-    config = {"_target_": "painterly.models.transformer.TransformerNet", "width": 4, "num_residual": 1}
-    record = style_record(
-        model,
-        config,
-        style={"name": "tiny", "image": "tiny.jpg"},
-        loss={},
-        steps=0,
-        thumbnail=torch.zeros(3, 8, 8, dtype=torch.uint8),
-    )
-    return save_style(record, path)
+    return random_style(path, width=4, num_residual=1, seed=seed)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from painterly.cli.launch import compose_checked, quote_paths
+from painterly.cli.launch import apply_aliases, compose_checked, quote_paths
 from painterly.config import ROOT
 from painterly.stylize.pipeline import check_options
 
@@ -20,7 +20,6 @@ COMMANDS = {
     "live.py": "live",
     "scripts/bench_live.py": "bench_live",
 }
-ALIASES = {"stylize.py": {"style": "style_image"}, "scripts/evaluate.py": {"style": "painting"}}  # as each main has
 
 
 def readme_commands() -> list[str]:
@@ -41,9 +40,8 @@ def test_a_readme_command_composes_as_written(line):
     _, script, *args = shlex.split(line.replace("<run>", "run").replace("<folder>", "photos"))
     sweep = "-m" in args
     args = [arg for arg in args if arg not in ("-m", "--multirun", "list")]
-    for typed, key in ALIASES.get(script, {}).items():
-        args = [f"{key}={arg[len(typed) + 1 :]}" if arg.startswith(f"{typed}=") else arg for arg in args]
     config_name = COMMANDS[script]
+    args = apply_aliases(config_name, args)
     if sweep:  # a sweep: its first combination composes like the others
         args = [re.sub(r"=([^,]+),.*", r"=\1", arg) for arg in args]
     cfg = compose_checked(config_name, quote_paths(config_name, args), hydra_config=config_name == "train")

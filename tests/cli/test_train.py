@@ -223,6 +223,23 @@ def test_a_style_another_run_exported_meanwhile_is_kept(tmp_path, photo_dir, sty
     assert f"exists and overwrite=false, so this run exports to {path}" in capsys.readouterr().out
 
 
+def test_init_from_starts_from_a_trained_style(tmp_path, photo_dir, style_image, style_ckpt, capsys):
+    start = load_style(style_ckpt)[0].state_dict()
+    cfg = config(tmp_path, photo_dir, style_image, f"init_from={style_ckpt}", "trainer.max_steps=0")
+    path = train(cfg)
+    assert f"starting from {style_ckpt}: 0 steps of tiny" in capsys.readouterr().out
+    trained = load_style(path)[0].state_dict()
+    assert all(torch.equal(trained[k], start[k]) for k in start)  # no steps taken: the weights it started from
+
+
+def test_init_from_a_network_of_another_shape_says_which(tmp_path, photo_dir, style_image, style_ckpt):
+    cfg = config(tmp_path, photo_dir, style_image, f"init_from={style_ckpt}", "model=johnson_slim")
+    with pytest.raises(
+        PainterlyError, match=r"init_from=.*tiny.pt: its network \{'width': 4, 'num_residual': 1\} does"
+    ):
+        train(cfg)
+
+
 def test_runs_started_in_the_same_second_get_their_own_run_dirs():
     same_second = (
         "from omegaconf import OmegaConf; from painterly.config import compose_config; "

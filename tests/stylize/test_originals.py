@@ -1,6 +1,8 @@
 """Never destroy the user's originals, and never write a wrong image silently (docs/reliability.md)."""
 
 import os
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -116,6 +118,20 @@ def saved(tmp_path, name, image, **args):
     return tmp_path / name
 
 
+def png_16_bit_rgb(path, width=40, height=32):
+    """A 16-bit RGB PNG, written by hand (Pillow writes 16-bit gray only)."""
+    rows = b"".join(b"\x00" + np.full((width, 3), 40000, ">u2").tobytes() for _ in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)  # bit depth 16, colour type 2 (RGB)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    )
+    return path
+
+
 def test_inputs_outside_the_8_bit_range_are_said_or_refused(tmp_path, capsys):
     ramp = np.linspace(0, 1, 32 * 40, dtype=np.float32).reshape(32, 40)
     frames = [Image.new("RGB", (40, 32), color) for color in ("red", "green", "blue")]
@@ -126,6 +142,7 @@ def test_inputs_outside_the_8_bit_range_are_said_or_refused(tmp_path, capsys):
         saved(
             tmp_path, "deep.png", Image.fromarray((ramp * 65535).astype(np.uint16))
         ): "warning: 16-bit image; stylized and written as 8-bit",
+        png_16_bit_rgb(tmp_path / "deep_rgb.png"): "warning: 16-bit image; stylized and written as 8-bit",
         saved(
             tmp_path, "print.jpg", Image.new("CMYK", (40, 32), (0, 255, 0, 0))
         ): "warning: CMYK without a usable colour profile; converted to RGB naively",
@@ -146,7 +163,7 @@ def test_inputs_outside_the_8_bit_range_are_said_or_refused(tmp_path, capsys):
         else:
             assert any(f.startswith(f"stylize: {src}: warning: {message}") for f in lines)
             assert Image.open(tmp_path / "out" / f"{src.stem}.png").size == (40, 32)
-    assert len(failures) == 3 and len(lines) == 4 + 3
+    assert len(failures) == 3 and len(lines) == 5 + 3
     assert Image.open(tmp_path / "out" / "print.png").getpixel((0, 0))[0] > 200  # cyan=0, magenta=255: red-ish
     assert Image.open(tmp_path / "out" / "pages.png").getpixel((0, 0))[0] > 200  # the first page, red
 

@@ -170,4 +170,4 @@ def evaluate(options: DictConfig) -> Path:
 
 
 def main() -> None:
-    launch("evaluate", "evaluate", evaluate, aliases={"style": "painting"})
+    launch("evaluate", "evaluate", evaluate)

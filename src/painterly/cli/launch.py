@@ -176,24 +176,32 @@ def quote_paths(config_name: str, argv: Sequence[str]) -> list[str]:
     return quoted
 
 
+# Keys renamed as typed, by config: stylize's `style=` is `style_image=`. A key named like a config group
+# (configs/style/) would otherwise be read by Hydra as a choice from that group.
+ALIASES = {"stylize": {"style": "style_image"}, "evaluate": {"style": "painting"}}
+
+
+def apply_aliases(config_name: str, argv: Sequence[str]) -> list[str]:
+    argv = list(argv)
+    for typed, key in ALIASES.get(config_name, {}).items():
+        argv = [f"{key}={arg[len(typed) + 1 :]}" if arg.startswith(f"{typed}=") else arg for arg in argv]
+    return argv
+
+
 def launch(
     prog: str,
     config_name: str,
     command: Callable[[DictConfig], object],
     argv: Sequence[str] | None = None,
     hydra_config: bool = False,
-    aliases: dict[str, str] | None = None,
     quoted: bool = False,
 ):
     """Run `command(cfg)` for `prog key=value ...`, or print the help; a PainterlyError exits 1 in one line.
 
-    `aliases` renames keys as typed (`style=` -> `style_image=`): a key named like a config group (configs/style/)
-    would otherwise be read by Hydra as a choice from that group. File names are quoted for Hydra here
-    (`quote_paths`) unless `quoted` says the caller did it.
+    Keys are renamed as `ALIASES` says. File names are quoted for Hydra here (`quote_paths`) unless `quoted` says
+    the caller did it.
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
-    for typed, key in (aliases or {}).items():
-        argv = [f"{key}={arg[len(typed) + 1 :]}" if arg.startswith(f"{typed}=") else arg for arg in argv]
+    argv = apply_aliases(config_name, list(sys.argv[1:] if argv is None else argv))
     if "-h" in argv or "--help" in argv:
         print(help_text(prog, config_name))
         sys.exit(0)

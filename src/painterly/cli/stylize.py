@@ -35,5 +35,5 @@ def main() -> None:
         print(list_styles())
         return
     with stop_on_signals("stylize"):
-        failures = launch("stylize", "stylize", stylize, aliases={"style": "style_image"})
+        failures = launch("stylize", "stylize", stylize)
     sys.exit(1 if failures else 0)

@@ -25,8 +25,8 @@ from painterly import PainterlyError, first_line
 from painterly.cli.launch import launch, quote, quote_paths
 from painterly.config import checkpoint_dir, instantiate
 from painterly.export import cache_onnx
-from painterly.io.checkpoint import save_style
-from painterly.stylize.checkpoints import PARTIAL_SUFFIX
+from painterly.io.checkpoint import load_style, save_style
+from painterly.stylize.checkpoints import PARTIAL_SUFFIX, resolve_checkpoint
 from painterly.training.resume import check_resume, resume_overrides
 
 # Expected in this design: the loss network stays in eval mode, and FLOPs are not counted.
@@ -140,6 +140,21 @@ def stylize_command(cfg: DictConfig, path: Path) -> str:
     return f"python stylize.py ckpt={shlex.quote(str(ckpt))} input=photo.jpg"
 
 
+def warm_start(module: L.LightningModule, ckpt) -> None:
+    """The network starts from a trained style's weights, read as checked data (never instantiated)."""
+    path = resolve_checkpoint(ckpt)
+    net, record = load_style(path)
+    try:
+        module.model.load_state_dict(net.state_dict())
+    except RuntimeError:
+        shape = {k: v for k, v in record["model"].items() if k != "_target_"}
+        raise PainterlyError(
+            f"init_from={path}: its network {shape} does not fit this run's model.net; train with the model it was "
+            "trained with (model=johnson_slim for width 16)"
+        ) from None
+    print(f"starting from {path}: {record['steps']} steps of {record['style']['name']}")
+
+
 def train(cfg: DictConfig, sweep: bool = False) -> Path | None:
     """Fit, then export the style; `cfg` with a `hydra` node (as the command composes it) gets a run dir first."""
     if "hydra" in cfg:
@@ -152,6 +167,8 @@ def train(cfg: DictConfig, sweep: bool = False) -> Path | None:
     datamodule = instantiate(cfg.data)
     module = instantiate(cfg.model)
     module.recipe = OmegaConf.to_container(cfg, resolve=True)  # set here, never instantiated: it holds _target_s
+    if cfg.get("init_from") and not cfg.get("ckpt_path"):  # a resumed run has its own weights
+        warm_start(module, cfg.init_from)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

@@ -56,19 +56,8 @@ def stylize_pixels(method, pixels: np.ndarray, strength: float, preserve_color: 
     return to_pixels(apply(method, from_pixels(pixels)[None], strength, preserve_color)[0])
 
 
-def random_style(path, width: int = 16, num_residual: int = 5, seed: int = 0, color=(200, 120, 40)) -> Path:
-    """A real style checkpoint of an untrained network (johnson_slim's shape by default) with a plain-colour
-    thumbnail: the tests' and `make bench-live`'s styles, made in milliseconds with no training."""
-    import torch
+def random_style(path, **kwargs) -> Path:
+    """painterly.io.checkpoint.random_style, imported on use: this module stays torch-free."""
+    from painterly.io.checkpoint import random_style
 
-    from painterly.io.checkpoint import save_style, style_record
-    from painterly.models.transformer import TransformerNet
-
-    torch.manual_seed(seed)
-    model = TransformerNet(width=width, num_residual=num_residual)
-    config = {"_target_": "painterly.models.transformer.TransformerNet", "width": width, "num_residual": num_residual}
-    thumbnail = torch.tensor(color, dtype=torch.uint8).view(3, 1, 1).expand(3, 32, 32).clone()
-    record = style_record(
-        model, config, style={"name": Path(path).stem, "image": "random"}, loss={}, steps=0, thumbnail=thumbnail
-    )
-    return save_style(record, path)
+    return random_style(path, **kwargs)

@@ -37,9 +37,12 @@ def open_image(path, check=None) -> Image.Image:
             with Image.open(path) as image:
                 if check:
                     check(image)
+                # Pillow decodes 16-bit colour (PNG, TIFF) straight to 8-bit RGB: only the undecoded tiles tell
+                deep = image.mode in ("RGB", "RGBA") and any(";16" in str(tile.args) for tile in image.tile)
                 image.load()
                 upright = ImageOps.exif_transpose(image)
                 upright.info["frames"] = getattr(image, "n_frames", 1)
+                upright.info["deep_colour"] = deep
                 return upright
     except FileNotFoundError:
         raise PainterlyError(f"{path}: no such file") from None
@@ -73,6 +76,8 @@ def to_8_bit(image: Image.Image, path) -> tuple[Image.Image, list[str]]:
         return image.convert("I").point(lambda value: value * (1 / 257)).convert("L"), [
             "16-bit image; stylized and written as 8-bit"
         ]
+    if image.info.get("deep_colour"):
+        return image, ["16-bit image; stylized and written as 8-bit"]
     if image.mode == "CMYK":
         try:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
