@@ -62,6 +62,8 @@ def test_nested_targets_are_never_built(tmp_path, lightning):
         ({"_target_": NET, "width": "32"}, "width must be an integer in"),
         ({"_target_": NET, "width": 4.0}, "width must be an integer in"),
         ({"_target_": NET, "width": True}, "width must be an integer in"),
+        ({"_target_": NET, "width": 4, "bounded": 1}, "bounded must be true or false"),
+        ({"_target_": NET, "width": 4, "bounded": "yes"}, "bounded must be true or false"),
         ({"_target_": NET, "depth": 3}, "unknown model argument 'depth'"),
         ({"_target_": "torch.nn.Linear", "in_features": 3}, "unsupported model 'torch.nn.Linear'"),
         ("painterly.models.transformer.TransformerNet", "model is not a mapping"),

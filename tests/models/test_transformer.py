@@ -20,3 +20,14 @@ def test_johnson_architecture():
     assert len(net.residuals) == 5
     slim = TransformerNet(width=16)
     assert sum(p.numel() for p in slim.parameters()) < sum(p.numel() for p in net.parameters()) / 3
+
+
+def test_a_bounded_net_outputs_what_inference_shows():
+    torch.manual_seed(0)
+    net = TransformerNet(width=4, num_residual=1)
+    bounded = TransformerNet(width=4, num_residual=1, bounded=True)
+    bounded.load_state_dict(net.state_dict())  # the same weights: the sigmoid is the only difference
+    x = torch.rand(1, 3, 16, 16) * 40 - 20  # drives the last conv far out of [0, 1]
+    raw, squashed = net(x), bounded(x)
+    assert raw.min() < 0 and raw.max() > 1
+    assert torch.allclose(squashed, torch.sigmoid(raw)) and 0 <= squashed.min() and squashed.max() <= 1

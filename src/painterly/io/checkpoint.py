@@ -17,10 +17,10 @@ from painterly.stylize.files import atomic_path
 
 FORMAT = "painterly-style"
 VERSION = 1
-# The networks a checkpoint may name, and the integer range of each argument: the paper's net is width 32 with
-# 5 residual blocks; the bounds leave room for larger variants while refusing sizes that would exhaust memory.
+# The networks a checkpoint may name, and the values of each argument: the paper's net is width 32 with 5 residual
+# blocks; the integer bounds leave room for larger variants while refusing sizes that would exhaust memory.
 MODELS = {"painterly.models.transformer.TransformerNet": TransformerNet}
-MODEL_ARGS = {"width": range(1, 129), "num_residual": range(0, 17)}
+MODEL_ARGS = {"width": range(1, 129), "num_residual": range(0, 17), "bounded": (False, True)}
 STYLE_NAME = re.compile(r"\w[\w .()+-]{0,63}")  # a label and a file stem: no path separators, no "..", no control
 MAX_THUMBNAIL = 1024
 
@@ -39,10 +39,13 @@ def model_spec(model_config) -> tuple[type, dict]:
     for key, value in kwargs.items():
         checked(key in MODEL_ARGS, f"unknown model argument {key!r:.80}; known: {', '.join(MODEL_ARGS)}")
         allowed = MODEL_ARGS[key]
-        checked(
-            type(value) is int and value in allowed,
-            f"model argument {key} must be an integer in [{allowed.start}, {allowed.stop - 1}], not {value!r:.80}",
-        )
+        if isinstance(allowed, range):
+            checked(
+                type(value) is int and value in allowed,
+                f"model argument {key} must be an integer in [{allowed.start}, {allowed.stop - 1}], not {value!r:.80}",
+            )
+        else:
+            checked(type(value) is bool, f"model argument {key} must be true or false, not {value!r:.80}")
     return MODELS[target], kwargs
 
 

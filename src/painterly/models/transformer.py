@@ -30,10 +30,15 @@ class ResidualBlock(nn.Module):
 
 
 class TransformerNet(nn.Module):
-    """c9s1-w, d2w, d4w, `num_residual` x R4w, u2w, uw, c9s1-3 in Johnson's notation (w = `width`, 32 in the paper)."""
+    """c9s1-w, d2w, d4w, `num_residual` x R4w, u2w, uw, c9s1-3 in Johnson's notation (w = `width`, 32 in the paper).
 
-    def __init__(self, width: int = 32, num_residual: int = 5):
+    Unbounded, the output is clamped at inference only, so training can push whole regions far below 0 that then
+    show as black (docs/training.md, run B); `bounded` squashes it into [0, 1] as the paper's scaled tanh did.
+    """
+
+    def __init__(self, width: int = 32, num_residual: int = 5, bounded: bool = False):
         super().__init__()
+        self.bounded = bounded  # a sigmoid output: training sees the [0, 1] image that inference shows
         w = width
         self.encoder = nn.Sequential(
             ConvBlock(3, w, 9), ConvBlock(w, 2 * w, 3, stride=2), ConvBlock(2 * w, 4 * w, 3, stride=2)
@@ -46,7 +51,8 @@ class TransformerNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.residuals(self.encoder(x)))
+        out = self.decoder(self.residuals(self.encoder(x)))
+        return torch.sigmoid(out) if self.bounded else out
 
 
 class PaddedNet(nn.Module):
