@@ -1,4 +1,5 @@
 import logging
+import os
 import re
 import signal
 import subprocess
@@ -298,6 +299,29 @@ def test_sigterm_or_ctrl_c_saves_the_run_and_the_style_so_far(tmp_path, photo_di
         assert exported["steps"] == step + 2 and exported["model"]["width"] == 4 and "partial" not in exported
         assert len(list((run / "tensorboard").glob("events.*"))) == 2  # one run dir: one TensorBoard curve
         assert list(tmp_path.glob("logs/train/runs/*")) == [run] and not (tmp_path / "checkpoints").exists()
+
+
+def test_sigterm_to_the_whole_process_group_reaches_the_workers_too_and_still_saves(tmp_path, photo_dir, style_image):
+    # `kill -- -PGID` or `pkill -f train.py` also hits the data-loading workers: the run must still stop cleanly
+    log = tmp_path / "output.txt"
+    command = endless_run(photo_dir, style_image, "data.num_workers=1")
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + 600
+            while not list(tmp_path.glob("logs/train/runs/*/checkpoints/last.ckpt")):
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=120)
+        finally:
+            process.kill()
+            process.wait()
+    (run,) = tmp_path.glob("logs/train/runs/*")
+    assert process.returncode == 128 + signal.SIGTERM and "Traceback" not in log.read_text(), log.read_text()
+    assert (run / "painting.partial.pt").is_file()
 
 
 @pytest.mark.parametrize(

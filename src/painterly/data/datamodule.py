@@ -1,5 +1,8 @@
+import signal
+
 import lightning as L
 import torch
+from lightning.fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader
 
 from painterly import PainterlyError
@@ -12,6 +15,14 @@ MISSING_HINT = (
     "use data=samples for the bundled photos, or download COCO train2014 "
     "(http://images.cocodataset.org/zips/train2014.zip), unzip it and pass data=coco data.root=/path/to/train2014"
 )
+
+
+def worker_init(worker_id: int) -> None:
+    """A SIGTERM sent to the whole process group (`kill -- -PGID`, `pkill -f train.py`, a job scheduler) is for the
+    main process, whose handler saves the run and then ends the workers. A worker killed by it first would end the
+    run in a traceback instead (docs/training.md, run B). Workers still exit when the main process dies."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    pl_worker_init_function(worker_id)  # Lightning's seeding of each worker (seed_everything(workers=True))
 
 
 def readable_holdout(files: list, count: int) -> list:
@@ -83,6 +94,7 @@ class PhotoDataModule(L.LightningDataModule):
             drop_last=len(dataset) >= self.batch_size,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            worker_init_fn=worker_init,
             pin_memory=self.pin_memory and torch.cuda.is_available(),
         )
 
