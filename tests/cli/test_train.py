@@ -194,7 +194,7 @@ def test_an_unwritable_export_dir_fails_before_training(tmp_path, photo_dir, sty
 
 
 def test_a_failed_export_says_where_the_run_is_and_how_to_export_it(tmp_path, photo_dir, style_image, monkeypatch):
-    def disk_full(record, path):
+    def disk_full(record, path, overwrite=True):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("painterly.cli.train.save_style", disk_full)
