@@ -50,7 +50,7 @@ def make_style_checkpoint(path, seed=0):
     """A real style checkpoint of a tiny random network (width 4), made in milliseconds."""
     from painterly.io.checkpoint import random_style
 
-    return random_style(path, width=4, num_residual=1, seed=seed)
+    return random_style(path, width=4, num_residual=1, seed=seed, name="tiny")  # any file name, a valid style name
 
 
 @pytest.fixture

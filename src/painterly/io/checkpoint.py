@@ -128,14 +128,14 @@ def save_style(record: dict, path, overwrite: bool = True) -> Path:
     return path
 
 
-def random_style(path, width: int = 16, num_residual: int = 5, seed: int = 0, color=(200, 120, 40)) -> Path:
-    """A real style checkpoint of an untrained network (johnson_slim's shape by default), named after the file, with
-    a plain-colour thumbnail: the styles of the tests and the benchmarks, made in milliseconds with no training."""
+def random_style(path, width=16, num_residual=5, seed=0, color=(200, 120, 40), name: str | None = None) -> Path:
+    """A real style checkpoint of an untrained network (johnson_slim's shape by default), named `name` or after the
+    file, with a plain-colour thumbnail: the styles of the tests and the benchmarks, made in milliseconds."""
     torch.manual_seed(seed)
     model = TransformerNet(width=width, num_residual=num_residual)
     config = {"_target_": "painterly.models.transformer.TransformerNet", "width": width, "num_residual": num_residual}
     thumbnail = torch.tensor(color, dtype=torch.uint8).view(3, 1, 1).expand(3, 32, 32).clone()
-    style = {"name": Path(path).stem, "image": "random"}
+    style = {"name": name or Path(path).stem, "image": "random"}
     return save_style(style_record(model, config, style, loss={}, steps=0, thumbnail=thumbnail), path)
 
 
