@@ -1,11 +1,13 @@
 """The stylize command as users run it: exit codes and one-line messages. Each launch costs seconds, so few."""
 
+import pickletools
 import re
 import resource
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 
 import pytest
 import torch
@@ -57,9 +59,11 @@ def test_a_checkpoint_that_runs_code_is_refused(tmp_path):
 
     evil = tmp_path / "evil.pt"
     torch.save({"format": "painterly-style", "payload": Payload()}, evil)
-    torch.load(evil, weights_only=False)  # the payload is live: an unsafe load runs it
-    assert marker.exists()
-    marker.unlink()
+    # the payload is live, shown without running it: the pickle calls open(marker, "w") when unpickled
+    with zipfile.ZipFile(evil) as archive:
+        pickled = archive.read(next(name for name in archive.namelist() if name.endswith("data.pkl")))
+    ops = [(op.name, arg) for op, arg, _ in pickletools.genops(pickled)]
+    assert ("GLOBAL", "io open") in ops and ("BINUNICODE", str(marker)) in ops and ("REDUCE", None) in ops
     write_photos(tmp_path, count=1)
     result = stylize(f"ckpt={evil}", f"input={tmp_path / 'photo_0.jpg'}", f"output={tmp_path / 'o.png'}")
     assert result.returncode == 1 and not marker.exists() and not (tmp_path / "o.png").exists()

@@ -73,7 +73,7 @@ def resolve_checkpoint(ckpt) -> Path:
         resume = (
             f"python train.py ckpt_path={last}"
             if last.is_file()
-            else "train.py ckpt_path=<run dir>/checkpoints/last.ckpt"
+            else "python train.py ckpt_path=<run dir>/checkpoints/last.ckpt"
         )
         print(f"warning: {path} is the style of an interrupted training run; `{resume}` finishes it", file=sys.stderr)
     return path
