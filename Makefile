@@ -1,4 +1,5 @@
-# make demo: train a style briefly on the bundled photos and stylize a photo (CPU, no downloads)
+# make demo: the gallery: held-out photos in every shipped style of checkpoints/ (outputs/gallery.png; CPU, no downloads)
+# make train-demo: train a style briefly on the bundled photos and stylize a photo (CPU, no downloads)
 # make test: ruff (lint and format) and the test suite (what CI runs)
 # make bench: naive eager against painterly's defaults, side by side (random weights, no data; minutes on a CPU)
 # make bench-live: the live page's frames/s and latency in headless Chromium with a fake camera (needs chromium)
@@ -7,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench bench-live clean
+.PHONY: setup demo train-demo test bench bench-live clean
 
 setup: $(STAMP)
 
@@ -20,6 +21,9 @@ $(STAMP): pyproject.toml package-lock.json
 	touch $@
 
 demo: setup
+	$(PY) scripts/gallery.py
+
+train-demo: setup
 	$(PY) train.py experiment=demo
 	$(PY) stylize.py ckpt=outputs/demo/starry_night.pt \
 		input=data/samples/skimage_astronaut.jpg output=outputs/demo/astronaut_starry_night.jpg

@@ -63,18 +63,21 @@ def bench(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ.setdefault("XDG_CACHE_HOME", str(tmp / "cache"))
-        (tmp / "styles").mkdir()
-        style = random_style(tmp / "styles" / "slim_random.pt", width=16, num_residual=5)
-        exported_onnx(style), thumbnail_png(style)
-        random_style(tmp / "styles" / "slim_random_2.pt", width=16, num_residual=5, seed=1, color=(40, 120, 200))
+        if args.ckpt:  # a trained style, with the project's checkpoints/ in the picker
+            styles = [f"ckpt={args.ckpt}"]
+        else:  # random weights of the slim shape: the same speed, and no trained style needed
+            (tmp / "styles").mkdir()
+            style = random_style(tmp / "styles" / "slim_random.pt", width=16, num_residual=5)
+            exported_onnx(style), thumbnail_png(style)
+            random_style(tmp / "styles" / "slim_random_2.pt", width=16, num_residual=5, seed=1, color=(40, 120, 200))
+            styles = [f"styles_dir={tmp / 'styles'}", f"ckpt={style}"]
         clip = write_y4m(tmp / "camera.y4m", size=(640, 480), frames=30)
         port = free_port()
         server = subprocess.Popen(
             [
                 sys.executable,
                 str(ROOT / "live.py"),
-                f"styles_dir={tmp / 'styles'}",
-                "ckpt=" + str(style),
+                *styles,
                 f"port={port}",
             ],
             stdout=subprocess.PIPE,
@@ -113,7 +116,8 @@ def bench(args) -> None:
         f"{cpu_name()}, {os.cpu_count()} cores; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; "
         f"Python {platform.python_version()}, {Path(args.chromium).name}"
     )
-    print("style: johnson_slim shape (width 16, 5 residual blocks), random weights; fake camera 640x480")
+    style = args.ckpt or "johnson_slim shape (width 16, 5 residual blocks), random weights"
+    print(f"style: {style}; fake camera 640x480")
     print()
     print("| mode | processing size | frames/s | latency, ms (median) | server ms/frame (median) | runs on |")
     print("| --- | --- | ---: | ---: | ---: | --- |")

@@ -18,3 +18,13 @@ def test_grid_has_a_row_per_photo_and_a_column_per_style(tmp_path):
     pixels = torch.tensor(list(grid.getdata()), dtype=torch.float32).reshape(grid.height, grid.width, 3)
     first, second = (pixels[24 + cell + 4 : 24 + 2 * cell, 4 + k * cell : (k + 1) * cell] for k in (1, 2))
     assert (first - second).abs().mean() > 1
+
+
+def test_scale_rows_render_one_photo_at_each_size_and_say_which(tmp_path):
+    ckpt = make_style_checkpoint(tmp_path / "style.pt")
+    photos = write_photos(tmp_path / "photos", count=1, size=(40, 30))
+    path = gallery(
+        [ckpt], photos, tmp_path / "gallery.png", size=32, device="cpu", scale_photo=photos[0], scales=[48, 96]
+    )
+    grid = Image.open(path)
+    assert grid.height - 24 == 4 * (32 + 4) + 4  # the paintings' row, the photo, then one row per scale

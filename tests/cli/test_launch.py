@@ -60,12 +60,12 @@ def test_a_misspelt_key_names_the_nearest_one_and_never_suggests_appending(confi
 
 
 def test_a_new_mapping_for_a_mapping_says_how_to_replace_it():
-    # Hydra merges {relu3_1: 1.0} into {relu2_2: 1.0} and refuses the new key; the message must not call
+    # Hydra merges {relu3_1: 1.0} into {relu4_2: 1.0} and refuses the new key; the message must not call
     # loss.content_layers unknown, and the replacement it gives must work as written
     with pytest.raises(PainterlyError) as error:
         compose_checked("train", ["loss.content_layers={relu3_1: 1.0}"])
     assert str(error.value) == (
-        "loss.content_layers is a mapping ({'relu2_2': 1.0}): a new one merges into it and cannot add keys; "
+        "loss.content_layers is a mapping ({'relu4_2': 1.0}): a new one merges into it and cannot add keys; "
         "to replace it, pass ~loss.content_layers '+loss.content_layers={relu3_1: 1.0}'"
     )
     replaced = compose_checked("train", ["~loss.content_layers", "+loss.content_layers={relu3_1: 1.0}"])

@@ -14,7 +14,8 @@ from conftest import make_style_checkpoint, write_photos
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A 2-step debug=fast run of the tiny network on 64 px crops, with a 2-layer style loss."""
+    """A 2-step debug=fast run of the tiny network on 64 px crops of photos at 72 px, with a 2-layer style loss, a
+    cosine schedule and settings of its own for what resume keeps (learning rate, save cadence)."""
     root = tmp_path_factory.mktemp("resume")
     photos = root / "photos"
     write_photos(photos)
@@ -32,6 +33,12 @@ def run(tmp_path_factory):
                 "trainer.max_steps=2",
                 "~loss.style_layers",
                 "+loss.style_layers={relu1_1:1.0,relu2_1:2.0}",
+                "data.resize=72",
+                "model.optimizer.lr=0.002",
+                "scheduler=cosine",
+                "callbacks.model_checkpoint.every_n_train_steps=1",
+                "callbacks.model_checkpoint.save_top_k=-1",
+                "callbacks.style_grid.every_n_steps=7",
             ],
         )
     )
@@ -47,6 +54,19 @@ def test_resume_composes_the_checkpoints_recipe(run):
     assert dict(cfg.loss.style_layers) == {"relu1_1": 1.0, "relu2_1": 2.0}  # replaced, not merged into the default
     assert cfg.trainer.max_steps == 2 and cfg.hydra.run.dir == str(run)  # same run dir: one TensorBoard curve
     assert cfg.export_dir == str(run)  # a debug run stays out of checkpoints/ when resumed
+    # the rest of the recipe: a resume that forgot these would go on training a different recipe, silently
+    assert cfg.data.resize == 72 and cfg.model.optimizer.lr == 0.002
+    assert cfg.data.batch_size == 2  # debug=fast's, not the default 4
+    assert cfg.model.scheduler._target_ == "torch.optim.lr_scheduler.CosineAnnealingLR"
+    checkpoint, grid = cfg.callbacks.model_checkpoint, cfg.callbacks.style_grid
+    assert (checkpoint.every_n_train_steps, checkpoint.save_top_k, grid.every_n_steps) == (1, -1, 7)
+
+
+def test_a_resume_may_change_how_often_it_saves(run):
+    last = run / "checkpoints" / "last.ckpt"
+    args = [f"ckpt_path={last}", "callbacks.model_checkpoint.every_n_train_steps=50"]
+    cfg = compose_config("train", [*args, *resume_overrides(args)])
+    assert cfg.callbacks.model_checkpoint.every_n_train_steps == 50 and cfg.callbacks.style_grid.every_n_steps == 7
 
 
 def test_resume_allows_agreeing_and_unrelated_overrides(run):
@@ -65,6 +85,9 @@ def test_resume_allows_agreeing_and_unrelated_overrides(run):
         ("data.image_size=128", "data.image_size"),
         ("loss.tv_weight=5", "loss.tv_weight"),
         ("style.weight=2", "loss.style_weight"),
+        ("data.resize=80", "data.resize"),
+        ("data.batch_size=5", "data.batch_size"),
+        ("model.optimizer.lr=0.1", "model.optimizer.lr"),
     ],
 )
 def test_resume_refuses_contradicting_overrides_in_one_line(run, override, key):
@@ -79,7 +102,7 @@ def test_fitting_with_a_config_that_differs_from_the_checkpoint_is_one_line(run,
         "train",
         [f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}", f"paths.output_dir={tmp_path}", f"export_dir={tmp_path}"],
     )  # the default network, not the tiny one trained
-    with pytest.raises(PainterlyError, match=r"was trained with model\.net\.width=4, not 32"):
+    with pytest.raises(PainterlyError, match=r"was trained with model\.net\.width=4, not 16"):
         train(cfg)
 
 
@@ -105,6 +128,10 @@ def test_a_bad_ckpt_path_is_one_line(tmp_path):
         ("data.image_size", {"_target_": "builtins.len", "_args_": ["ab"]}, "data.image_size must be an integer"),
         ("style.size", "64", "style.size must be an integer"),
         ("trainer.max_steps", -1, "trainer.max_steps must be an integer"),
+        ("data.resize", "${oc.env:HOME}", "data.resize must be an integer"),
+        ("data.resize", 8, "data.resize must be an integer in \\[64,"),  # below the crop it was trained with
+        ("model.optimizer", {"lr": float("inf")}, "model.optimizer.lr must be a finite"),
+        ("scheduler._target_", "os.system", "unknown scheduler"),
     ],
 )
 def test_a_tampered_recipe_is_refused(run, tmp_path, field, value, problem):

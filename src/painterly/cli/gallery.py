@@ -1,4 +1,7 @@
-"""A grid of sample photos (rows) in every trained style (columns), the paintings along the top."""
+"""A grid of sample photos (rows) in every trained style (columns), the paintings along the top.
+
+The last rows show one photo rendered at each of `scales` (long side, pixels), shrunk to the same cell: a network's
+strokes have a fixed size in pixels, so the larger the render, the smaller the strokes look against the scene."""
 
 from pathlib import Path
 
@@ -14,7 +17,11 @@ from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import apply
 
 
-def gallery(ckpts, photos, output, size: int = 256, device: str = "auto") -> Path:
+def stylized(style, image: torch.Tensor) -> torch.Tensor:
+    return torch.from_numpy(apply(style, image[None].numpy())[0])
+
+
+def gallery(ckpts, photos, output, size: int = 256, device: str = "auto", scale_photo=None, scales=()) -> Path:
     ckpts = ckpts or style_files()
     if not ckpts:
         raise PainterlyError(
@@ -25,15 +32,20 @@ def gallery(ckpts, photos, output, size: int = 256, device: str = "auto") -> Pat
     paintings = [style.record["style_thumbnail"].float() / 255 for style in styles]
     rows = [[None, *paintings]]
     for photo in photos:
-        image = resize_long(load_rgb(photo), size)[None]
-        rows.append([image[0], *(torch.from_numpy(apply(style, image.numpy())[0]) for style in styles)])
-    write_grid(output, rows, ["photo", *names], size)
+        image = resize_long(load_rgb(photo), size)
+        rows.append([image, *(stylized(style, image) for style in styles)])
+    captions = {}
+    for scale in scales if scale_photo else ():
+        image = resize_long(load_rgb(scale_photo), scale)
+        captions[len(rows)] = f"rendered at {scale} px"
+        rows.append([image, *(stylized(style, image) for style in styles)])
+    write_grid(output, rows, ["photo", *names], size, captions)
     return Path(output)
 
 
 def render(cfg) -> None:
     with torch.inference_mode():
-        path = gallery(cfg.ckpts, cfg.photos, cfg.output, cfg.size, cfg.device)
+        path = gallery(cfg.ckpts, cfg.photos, cfg.output, cfg.size, cfg.device, cfg.scale_photo, cfg.scales)
     print(f"gallery: wrote {path}")
 
 

@@ -18,8 +18,12 @@ def fit(image: torch.Tensor, size: int) -> torch.Tensor:
     return F.pad(image, (left, size - w - left, top, size - h - top), value=1.0)
 
 
-def write_grid(path, rows: list[list[torch.Tensor | None]], labels: list[str], size: int) -> None:
-    """One row per photo, one labelled column per entry; a None cell (a skipped method) is grey."""
+def write_grid(
+    path, rows: list[list[torch.Tensor | None]], labels: list[str], size: int, captions: dict[int, str] | None = None
+) -> None:
+    """One row per photo, one labelled column per entry; a None cell (a skipped method) is grey.
+
+    `captions` writes a line under the first cell of the rows it names (row index -> text)."""
     cells = [fit(cell, size) if cell is not None else torch.full((3, size, size), 0.85) for row in rows for cell in row]
     grid = TF.to_pil_image(make_grid(cells, nrow=len(labels), padding=4, pad_value=1.0))
     header = Image.new("RGB", (grid.width, 24), "white")
@@ -29,4 +33,8 @@ def write_grid(path, rows: list[list[torch.Tensor | None]], labels: list[str], s
     sheet = Image.new("RGB", (grid.width, grid.height + header.height), "white")
     sheet.paste(header)
     sheet.paste(grid, (0, header.height))
+    draw = ImageDraw.Draw(sheet)
+    for row, caption in (captions or {}).items():
+        bottom = header.height + (row + 1) * (size + 4)
+        draw.text((4 + size // 2, bottom - 6), caption, fill="black", anchor="md", stroke_width=2, stroke_fill="white")
     save_image(sheet, path)

@@ -21,6 +21,13 @@ LAYERS = set(layer_names("vgg19"))
 # A path becomes a quoted Hydra override: no quotes, backslashes, `$` (interpolation) or control characters.
 PLAIN_PATH = re.compile(r"[^\x00-\x1f\x7f'\"\\$]{1,4096}")
 MAX_SIZE = 8192  # pixels on a side: far above any style or crop size used in training
+# how often the run saves and draws, with the least value each takes (save_top_k=-1 keeps every checkpoint)
+CADENCE = {
+    "callbacks.model_checkpoint.every_n_train_steps": 1,
+    "callbacks.model_checkpoint.save_top_k": -1,
+    "callbacks.style_grid.every_n_steps": 1,
+}
+SCHEDULERS = {"torch.optim.lr_scheduler.CosineAnnealingLR": "cosine"}  # _target_ -> its option in configs/scheduler/
 
 
 def checked(condition: bool, problem: str) -> None:
@@ -74,6 +81,13 @@ def kept_values(record: dict) -> dict:
     values["style.size"] = integer(select(recipe, "style.size"), "style.size")
     values["data.root"] = plain_path(select(recipe, "data.root"), "data.root")
     values["data.image_size"] = integer(select(recipe, "data.image_size"), "data.image_size")
+    resize = select(recipe, "data.resize")  # absent before data.resize existed: crops of the whole photo
+    values["data.resize"] = None if resize is None else integer(resize, "data.resize", values["data.image_size"])
+    values["data.batch_size"] = integer(select(recipe, "data.batch_size"), "data.batch_size")
+    values["model.optimizer.lr"] = weight(select(recipe, "model.optimizer.lr"), "model.optimizer.lr")
+    scheduler = select(recipe, "scheduler._target_")
+    checked(scheduler is None or scheduler in SCHEDULERS, f"unknown scheduler {scheduler!r:.80}")
+    values["scheduler._target_"] = scheduler
     for key in ("content_layers", "style_layers"):
         values[f"loss.{key}"] = layer_weights(loss.get(key), f"loss.{key}")
     for key in ("content_weight", "style_weight", "tv_weight"):
@@ -87,11 +101,20 @@ def default_values(record: dict) -> dict:
     return {
         "trainer.max_steps": integer(select(recipe, "trainer.max_steps"), "trainer.max_steps", 1, 10**9),
         "export_dir": plain_path(select(recipe, "export_dir"), "export_dir"),
+        **{
+            key: integer(select(recipe, key), key, low, 10**9)
+            for key, low in CADENCE.items()
+            if select(recipe, key) is not None  # checkpoints from before the key existed
+        },
     }
 
 
 def override(key: str, value) -> list[str]:
     """Hydra overrides that set `key` to the plain `value` (a mapping replaces the config's, not merged into it)."""
+    if key == "scheduler._target_":  # a config group: chosen by name, and no scheduler is the group's default
+        return [f"scheduler={SCHEDULERS[value]}"] if value else []
+    if value is None:
+        return [f"{key}=null"]
     if isinstance(value, dict):
         return [f"~{key}", f"+{key}={{{','.join(f'{k}:{v!r}' for k, v in value.items())}}}"]
     return [f"{key}='{value}'" if isinstance(value, str) else f"{key}={value!r}"]
