@@ -35,6 +35,9 @@ def test_any_image_is_a_style_named_after_its_file(tmp_path):
 def test_unknown_names_fail_in_one_line():
     with pytest.raises(PainterlyError, match=r"^unknown model 'huge'; choose from: johnson, johnson_slim, tiny$"):
         compose_config("train", ["model=huge"])
+    for choice in ("600", "1.5", "true"):  # Hydra parses these as numbers and booleans, not option names
+        with pytest.raises(PainterlyError, match=rf"^unknown style '{choice}'; choose from: shipwreck, starry_night"):
+            compose_config("train", [f"style={choice}"])
     with pytest.raises(PainterlyError) as error:
         compose_config("train", ["no_such_key=1"])
     assert "\n" not in str(error.value) and "no_such_key" in str(error.value)

@@ -6,11 +6,13 @@ loss), as scripts/evaluate.py measures it."""
 import pytest
 import torch
 
-from painterly.cli.evaluate import style_config
-from painterly.config import ROOT, instantiate
-from painterly.io.tensors import load_rgb, resize_long, resize_short
+from painterly.cli.evaluate import evaluation_losses, style_config
+from painterly.config import ROOT, compose_config
+from painterly.io.checkpoint import read_checkpoint
+from painterly.io.tensors import load_rgb, resize_long
 from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import apply
+from painterly.training.resume import config_value, kept_values
 
 SHIPPED = sorted((ROOT / "checkpoints").glob("*.pt"))
 PHOTO = ROOT / "data" / "samples" / "gcompris_categorization_images_renewable_windmill12.jpg"  # held out
@@ -43,9 +45,18 @@ def test_shipped_style_moves_a_new_photo_toward_its_painting(path):
     before, after = (torch.dist(palette(image), palette(painting)) for image in (photo, output))
     assert after < 0.5 * before  # the palette moved most of the way to the painting's
 
-    loss = instantiate(cfg.loss)
-    loss.set_style(resize_short(painting, 256)[None])
-    with torch.no_grad():
-        photo_style = loss(resize_short(photo, 256)[None], resize_short(photo, 256)[None])["style"].item()
-        output_style = loss(resize_short(output, 256)[None], resize_short(photo, 256)[None])["style"].item()
+    losses = evaluation_losses(cfg.loss, painting, compare=256)
+    _, photo_style = losses(photo[None], photo[None])
+    _, output_style = losses(output[None], photo[None])
     assert output_style < 0.25 * photo_style  # far nearer the painting's Grams than the photo is
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_the_experiment_config_retrains_the_shipped_recipe(path):
+    """`python train.py experiment=<style>` composes the network, style, data, loss and steps the style shipped with
+    (paths aside: they name the machine it was trained on)."""
+    record = read_checkpoint(path)
+    cfg = compose_config("train", [f"experiment={path.stem}"])
+    shipped = {k: v for k, v in kept_values(record).items() if k not in ("style.image", "data.root")}
+    assert {key: config_value(cfg, key) for key in shipped} == shipped
+    assert cfg.trainer.max_steps == record["steps"]

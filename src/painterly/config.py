@@ -66,6 +66,18 @@ def compose_config(config_name: str, overrides=(), hydra_config: bool = False):
         raise PainterlyError(" ".join(str(error).split())) from None
     except HydraException as error:
         raise PainterlyError(" ".join(str(error).split())) from None
+    except ValueError as error:  # Hydra's for a group choice that parses as a number or a boolean (style=600)
+        raise PainterlyError(unknown_choice(overrides) or " ".join(str(error).split())) from None
+
+
+def unknown_choice(overrides) -> str | None:
+    """`unknown style '600'; choose from: ...` for the first override that picks a missing option of a group."""
+    for arg in overrides:
+        key, _, value = arg.partition("=")
+        group = key.removeprefix("override ").lstrip("+~/")
+        if (CONFIG_DIR / group).is_dir() and value not in (*group_names(group), "null"):
+            return f"unknown {group} '{value}'; choose from: {', '.join(group_names(group))}"
+    return None
 
 
 def group_names(group: str) -> list[str]:

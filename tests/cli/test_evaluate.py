@@ -51,6 +51,7 @@ def test_bad_arguments_fail_in_one_line(tmp_path):
         (["input=x"], "style= and input= are required"),
         (["style=the_scream", "input=x", "sizes=3"], "unknown key 'sizes'; did you mean 'size'?"),
         (["style=nope", f"input={tmp_path}"], "unknown style 'nope'"),
+        (["style=600", f"input={tmp_path}"], "unknown style '600'"),  # a number to Hydra, not a name
         (["style=the_scream", f"input={tmp_path}"], "no images found"),
     ]:
         result = evaluate(*args)

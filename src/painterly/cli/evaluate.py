@@ -31,6 +31,7 @@ METHODS = ("johnson", "gatys", "adain")
 
 def style_config(style: str):
     """The training config for a style given by name (configs/style/) or by image file, with the evaluation loss."""
+    style = str(style)  # style=600 reaches here as a number
     by_image = Path(style).suffix != "" or Path(style).is_file()
     chosen = f"style.image={Path(style).resolve()}" if by_image else f"style={style}"
     return compose_config("train", [chosen, "loss=evaluation"])
@@ -75,6 +76,20 @@ def write_tables(out: Path, rows: list[dict], title: str) -> None:
     (out / "table.md").write_text("\n".join(lines) + "\n")
 
 
+def evaluation_losses(loss_config, painting: torch.Tensor, compare: int, device="cpu"):
+    """(stylized, content) -> (content loss, style loss) of (1, 3, H, W) images, with the painting, the result and
+    the photo each resized to `compare` pixels on the short side."""
+    loss = instantiate(loss_config).to(device)
+    loss.set_style(resize_short(painting, compare)[None].to(device))
+
+    def losses(stylized: torch.Tensor, content: torch.Tensor) -> tuple[float, float]:
+        with torch.no_grad():
+            terms = loss(*(resize_short(image, compare).to(device) for image in (stylized, content)))
+        return terms["content"].item(), terms["style"].item()
+
+    return losses
+
+
 def method_overrides(options: DictConfig, method: str) -> list[str]:
     """`gatys.iterations=100` -> `method.iterations=100`, for the stylize config of that method."""
     values = OmegaConf.to_container(options[method], resolve=True)
@@ -92,15 +107,7 @@ def evaluate(options: DictConfig) -> Path:
     out = Path(options.output)
     device = pick_device(options.device)
 
-    loss = instantiate(cfg.loss).to(device)
-    loss.set_style(resize_short(painting, options.compare)[None].to(device))
-
-    def losses(stylized, content):
-        with torch.no_grad():
-            small = [resize_short(image, options.compare).to(device) for image in (stylized, content)]
-            terms = loss(*small)
-        return terms["content"].item(), terms["style"].item()
-
+    losses = evaluation_losses(cfg.loss, painting, options.compare, device)
     stats = [{"method": "photo (unchanged)", "seconds_per_image": "", "note": "the starting point"}]
     stats[0]["content_loss"], stats[0]["style_loss"] = (
         sum(v) / len(photos) for v in zip(*(losses(p, p) for _, p in photos))
