@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -37,7 +38,9 @@ def config(tmp_path, photo_dir, style_image, *overrides, run="run"):
 
 
 def test_fit_logs_and_exports(tmp_path, photo_dir, style_image, capsys):
-    path = train(config(tmp_path, photo_dir, style_image))
+    with warnings.catch_warnings(record=True) as caught:
+        path = train(config(tmp_path, photo_dir, style_image))
+    assert not caught, [f"{w.filename}:{w.lineno}: {w.message}" for w in caught]  # none from us or Lightning
     assert path == tmp_path / "export" / "painting.pt"
     out = capsys.readouterr().out  # what the run says up front, and at the end how to use the style
     assert f"run dir: {tmp_path / 'run'}" in out and "watch it: tensorboard --logdir " in out
@@ -66,6 +69,7 @@ def test_fit_logs_and_exports(tmp_path, photo_dir, style_image, capsys):
     scalars = set(events.Tags()["scalars"])
     assert {"train/content_loss", "train/style_loss", "train/tv_loss", "train/total_loss", "lr-Adam"} <= scalars
     assert any("samples_per_sec" in tag for tag in scalars)
+    assert any("flops_per_sec" in tag for tag in scalars)  # the module counts its FLOPs (flops_per_batch)
     assert "stylized" in events.Tags()["images"]
 
 

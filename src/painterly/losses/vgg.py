@@ -104,11 +104,9 @@ class VGGFeatures(nn.Module):
             elif isinstance(module, nn.ReLU):
                 module.inplace = False
         self.features = features
+        # Frozen by requires_grad alone: its layers (conv, ReLU, max-pool; no dropout or batch norm) compute the same
+        # in train and eval mode, so it follows its owner's mode (Lightning warns of eval-mode modules in training).
         self.requires_grad_(False)
-        self.eval()
-
-    def train(self, mode: bool = True):
-        return super().train(False)  # frozen: always in eval mode
 
     def forward(self, x: torch.Tensor, layers) -> dict[str, torch.Tensor]:
         """Activations of `layers` for RGB images in [0, 1]; stops at the deepest one asked for."""

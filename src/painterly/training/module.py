@@ -1,7 +1,10 @@
 """LightningModule that trains a feed-forward network for one style (Johnson et al. 2016), built from configs/model/."""
 
+import copy
+
 import lightning as L
 import torch
+from lightning.fabric.utilities.throughput import measure_flops
 from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
@@ -53,6 +56,8 @@ class StyleTransferModule(L.LightningModule):
         self.thumbnail = style_thumbnail(load_rgb(style["image"]))  # also fails early on a bad style image
         self.skipped_files: set = set()
         self.strict_loading = False  # checkpoints leave out the frozen VGG
+        self.batch_shape: tuple | None = None  # of the last training batch, for flops_per_batch
+        self._flops: dict[tuple, int] = {}
 
     def style_batch(self) -> torch.Tensor:
         return resize_long(load_rgb(self.hparams.style["image"]), self.hparams.style["size"])[None]
@@ -75,6 +80,7 @@ class StyleTransferModule(L.LightningModule):
         self.note_skipped(skipped)
         if self.hparams.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
+        self.batch_shape = tuple(images.shape)
         output = self.model(images)
         if target and self.global_step < self.hparams.distill_steps:  # pixel L1 to the teacher: no VGG pass
             distill = torch.nn.functional.l1_loss(output.float(), target[0])
@@ -85,6 +91,20 @@ class StyleTransferModule(L.LightningModule):
         self.log_dict({f"train/{k}_loss": v for k, v in terms.items()}, prog_bar=False)
         self.log("loss", terms["total"], prog_bar=True, logger=False)
         return terms["total"]
+
+    @property
+    def flops_per_batch(self) -> int | None:
+        """FLOPs of one perceptual step at the last batch's shape (the network and the VGG, forward and backward),
+        for ThroughputMonitor's flops_per_sec. Counted once per shape on copies, for one image (FLOPs grow with
+        the batch): a step of the copies costs a quarter of a real one at batch 4."""
+        shape = self.batch_shape
+        if shape is not None and shape not in self._flops:
+            with torch.inference_mode(False), torch.enable_grad():  # ThroughputMonitor asks in inference mode
+                net, loss = (copy.deepcopy(module) for module in (self.model, self.loss))
+                photo = torch.rand(1, *shape[1:], device=self.device)
+                flops = measure_flops(net, lambda: loss(net(photo), photo)["total"], lambda total: total)
+            self._flops[shape] = shape[0] * flops
+        return self._flops.get(shape)
 
     def note_skipped(self, skipped: torch.Tensor):
         """Count every unreadable photo once, naming the first few as they come; the total follows at the end."""
