@@ -46,8 +46,8 @@ def test_shipped_style_moves_a_new_photo_toward_its_painting(path):
     assert after < 0.5 * before  # the palette moved most of the way to the painting's
 
     losses = evaluation_losses(cfg.loss, painting, compare=256)
-    _, photo_style = losses(photo[None], photo[None])
-    _, output_style = losses(output[None], photo[None])
+    photo_style = losses(photo[None], photo[None])["style_loss"]
+    output_style = losses(output[None], photo[None])["style_loss"]
     assert output_style < 0.25 * photo_style  # far nearer the painting's Grams than the photo is
 
 

@@ -25,8 +25,11 @@ def test_end_to_end_on_two_tiny_photos(tmp_path, photo_dir, style_image, style_c
     assert [r["method"] for r in rows] == ["photo (unchanged)", "johnson", "gatys", "adain"]
     assert all(float(r["style_loss"]) > 0 and float(r["seconds_per_image"]) > 0 for r in rows[1:])
     assert float(rows[0]["content_loss"]) == 0
+    for row in rows:  # the style loss, split by layer (configs/loss/evaluation.yaml: relu1_1..relu5_1)
+        layers = [float(row[f"style_relu{block}_1"]) for block in range(1, 6)]
+        assert abs(sum(layers) - float(row["style_loss"])) <= 1e-6 * float(row["style_loss"])
     table = (tmp_path / "eval/table.md").read_text()
-    assert "| gatys |" in table and "Measured on " in table
+    assert "| gatys |" in table and "Measured on " in table and "| style: relu3_1 |" in table
     grid = Image.open(tmp_path / "eval/grid.png")
     assert grid.size == (5 * 36 + 4, 24 + 2 * 36 + 4)  # 5 columns, a 24 px header and 2 rows (limit=2), 4 px apart
 

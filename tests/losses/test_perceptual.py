@@ -48,12 +48,14 @@ def test_loss_terms_match_hand_computation():
     with torch.no_grad():
         f_out, f_content, f_style = (loss.vgg(x, ["relu1_1", "relu2_1"]) for x in (output, content, style))
     content_expected = 3.0 * ((f_out["relu2_1"] - f_content["relu2_1"]) ** 2).mean()
-    style_expected = 7.0 * sum(
-        w * ((gram_matrix(f_out[n]) - gram_matrix(f_style[n])) ** 2).mean()
+    by_layer = {
+        n: 7.0 * w * ((gram_matrix(f_out[n]) - gram_matrix(f_style[n])) ** 2).mean()
         for n, w in [("relu1_1", 2.0), ("relu2_1", 0.5)]
-    )
+    }
     torch.testing.assert_close(terms["content"], content_expected)
-    torch.testing.assert_close(terms["style"], style_expected)
+    torch.testing.assert_close(terms["style"], by_layer["relu1_1"] + by_layer["relu2_1"])
+    for name, expected in by_layer.items():
+        torch.testing.assert_close(terms[f"style_{name}"], expected)
     torch.testing.assert_close(terms["tv"], 0.25 * total_variation(output))
     torch.testing.assert_close(terms["total"], terms["content"] + terms["style"] + terms["tv"])
 

@@ -57,35 +57,41 @@ def machine() -> str:
     return f"CPU {cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} threads), torch {torch.__version__}"
 
 
-def write_tables(out: Path, rows: list[dict], title: str) -> None:
-    fields = ["method", "content_loss", "style_loss", "seconds_per_image", "note"]
+def write_tables(out: Path, rows: list[dict], layers: list[str], title: str) -> None:
+    """table.csv and table.md: a row per method, with the style loss also split by VGG layer (`style_<layer>`)."""
+    by_layer = [f"style_{layer}" for layer in layers]
+    fields = ["method", "content_loss", "style_loss", "seconds_per_image", "note", *by_layer]
     with open(out / "table.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fields)
+        writer = csv.DictWriter(file, fields, restval="")
         writer.writeheader()
         writer.writerows(rows)
 
-    def number(value, digits):
-        return "–" if value == "" else f"{value:.{digits}g}"
+    def number(value, digits=3):
+        return "–" if value in ("", None) else f"{value:.{digits}g}"
 
-    lines = [title, "", "| method | content loss | style loss | s / image | note |", "|---|---:|---:|---:|---|"]
-    lines += [
-        f"| {r['method']} | {number(r['content_loss'], 3)} | {number(r['style_loss'], 3)} | "
-        f"{number(r['seconds_per_image'], 3)} | {r['note']} |"
-        for r in rows
-    ]
+    header = ["method", "content loss", "style loss", *(f"style: {layer}" for layer in layers), "s / image", "note"]
+    lines = [title, "", f"| {' | '.join(header)} |", "|---" + "|---:" * (len(header) - 2) + "|---|"]
+    for r in rows:
+        numbers = [r["content_loss"], r["style_loss"], *(r.get(key) for key in by_layer), r["seconds_per_image"]]
+        lines.append(f"| {r['method']} | {' | '.join(number(v) for v in numbers)} | {r['note']} |")
     (out / "table.md").write_text("\n".join(lines) + "\n")
 
 
+def mean_terms(terms: list[dict]) -> dict:
+    return {key: sum(t[key] for t in terms) / len(terms) for key in terms[0]}
+
+
 def evaluation_losses(loss_config, painting: torch.Tensor, compare: int, device="cpu"):
-    """(stylized, content) -> (content loss, style loss) of (1, 3, H, W) images, with the painting, the result and
-    the photo each resized to `compare` pixels on the short side."""
+    """(stylized, content) -> {content_loss, style_loss, style_<layer>...} of (1, 3, H, W) images, with the painting,
+    the result and the photo each resized to `compare` pixels on the short side."""
     loss = instantiate(loss_config).to(device)
     loss.set_style(resize_short(painting, compare)[None].to(device))
 
-    def losses(stylized: torch.Tensor, content: torch.Tensor) -> tuple[float, float]:
+    def losses(stylized: torch.Tensor, content: torch.Tensor) -> dict[str, float]:
         with torch.no_grad():
             terms = loss(*(resize_short(image, compare).to(device) for image in (stylized, content)))
-        return terms["content"].item(), terms["style"].item()
+        by_layer = {key: value.item() for key, value in terms.items() if key.startswith("style_")}
+        return {"content_loss": terms["content"].item(), "style_loss": terms["style"].item(), **by_layer}
 
     return losses
 
@@ -108,10 +114,14 @@ def evaluate(options: DictConfig) -> Path:
     device = pick_device(options.device)
 
     losses = evaluation_losses(cfg.loss, painting, options.compare, device)
-    stats = [{"method": "photo (unchanged)", "seconds_per_image": "", "note": "the starting point"}]
-    stats[0]["content_loss"], stats[0]["style_loss"] = (
-        sum(v) / len(photos) for v in zip(*(losses(p, p) for _, p in photos))
-    )
+    stats = [
+        {
+            "method": "photo (unchanged)",
+            "seconds_per_image": "",
+            "note": "the starting point",
+            **mean_terms([losses(p, p) for _, p in photos]),
+        }
+    ]
     results = {}
     for method_name in options.methods:
         if method_name not in METHODS:
@@ -147,16 +157,13 @@ def evaluate(options: DictConfig) -> Path:
             content = TF.resize(photo, list(stylized.shape[-2:]), antialias=True)
             terms.append(losses(stylized, content))
             outputs.append(stylized[0])
-            print(f"evaluate: {method_name} {photo_name} content {terms[-1][0]:.3g} style {terms[-1][1]:.3g}")
+            print(
+                f"evaluate: {method_name} {photo_name} content {terms[-1]['content_loss']:.3g} "
+                f"style {terms[-1]['style_loss']:.3g}"
+            )
         results[method_name] = outputs
         stats.append(
-            {
-                "method": method_name,
-                "content_loss": sum(t[0] for t in terms) / len(terms),
-                "style_loss": sum(t[1] for t in terms) / len(terms),
-                "seconds_per_image": seconds / len(photos),
-                "note": "",
-            }
+            {"method": method_name, "seconds_per_image": seconds / len(photos), "note": "", **mean_terms(terms)}
         )
         del method
 
@@ -171,7 +178,7 @@ def evaluate(options: DictConfig) -> Path:
         f"{options.compare} px on the short side; losses are the evaluation loss (configs/loss/evaluation.yaml), "
         f"averaged over the photos.  \nMeasured on {machine()}."
     )
-    write_tables(out, stats, title)
+    write_tables(out, stats, list(cfg.loss.style_layers), title)
     print(f"evaluate: wrote {out / 'grid.png'}, {out / 'table.md'} and {out / 'table.csv'}")
     return out
 

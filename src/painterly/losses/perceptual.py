@@ -63,21 +63,23 @@ class PerceptualLoss(nn.Module):
         return self.vgg(content, self.content_layers)
 
     def forward(self, output: torch.Tensor, content) -> dict[str, torch.Tensor]:
-        """Weighted loss terms for the stylized `output` (B, 3, H, W) in [0, 1] of `content`: the content
-        images, or their `content_targets` when they are fixed (as in the Gatys method)."""
+        """Weighted loss terms (content, style, tv, total; style_<layer> for each style layer) for the stylized
+        `output` (B, 3, H, W) in [0, 1] of `content`: the content images, or their `content_targets` when they are
+        fixed (as in the Gatys method)."""
         targets = content if isinstance(content, dict) else self.content_targets(content)
         features = self.vgg(output, self.layers)
         content_loss = sum(
             w * F.mse_loss(features[n].float(), targets[n].float()) for n, w in self.content_layers.items()
         )
-        style_loss = sum(
-            w * F.mse_loss(gram_matrix(features[n]), self.style_target(n).expand(len(output), -1, -1))
-            for n, w in self.style_layers.items()
-        )
+        weights = {n: self.style_weight * w for n, w in self.style_layers.items()}
+        by_layer = {
+            f"style_{n}": w * F.mse_loss(gram_matrix(features[n]), self.style_target(n).expand(len(output), -1, -1))
+            for n, w in weights.items()
+        }
         terms = {
             "content": self.content_weight * content_loss,
-            "style": self.style_weight * style_loss,
+            "style": sum(by_layer.values()),
             "tv": self.tv_weight * total_variation(output),
         }
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]
-        return terms
+        return terms | by_layer  # style_<layer>: each layer's weighted share of `style`
