@@ -3,6 +3,8 @@
 The photo is one of the four that data=samples holds out; the loss is the fixed evaluation loss (never a training
 loss), as scripts/evaluate.py measures it."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -53,10 +55,22 @@ def test_shipped_style_moves_a_new_photo_toward_its_painting(path):
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_the_experiment_config_retrains_the_shipped_recipe(path):
-    """`python train.py experiment=<style>` composes the network, style, data, loss and steps the style shipped with
-    (paths aside: they name the machine it was trained on)."""
+    """`python train.py experiment=<style>` composes the network, style, data, loss, precision, seed and steps the
+    style shipped with (the paths relative to the project: they name the machine it was trained on)."""
     record = read_checkpoint(path)
     cfg = compose_config("train", [f"experiment={path.stem}"])
-    shipped = {k: v for k, v in kept_values(record).items() if k not in ("style.image", "data.root")}
-    assert {key: config_value(cfg, key) for key in shipped} == shipped
+    kept = kept_values(record)
+    for key in ("style.image", "data.root"):
+        kept[key] = str(Path(kept[key]).relative_to(record["recipe"]["paths"]["root_dir"]))
+    composed = {key: config_value(cfg, key) for key in kept}
+    for key in ("style.image", "data.root"):
+        composed[key] = str(Path(composed[key]).relative_to(ROOT))
+    assert composed == kept
+    assert config_value(cfg, "loss") == record["loss"]
+    recipe = record["recipe"]
+    assert (cfg.seed, cfg.trainer.precision, cfg.data.num_holdout) == (
+        recipe["seed"],
+        recipe["trainer"]["precision"],
+        recipe["data"]["num_holdout"],
+    )
     assert cfg.trainer.max_steps == record["steps"]

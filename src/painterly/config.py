@@ -66,7 +66,9 @@ def compose_config(config_name: str, overrides=(), hydra_config: bool = False):
         raise PainterlyError(" ".join(str(error).split())) from None
     except HydraException as error:
         raise PainterlyError(" ".join(str(error).split())) from None
-    except ValueError as error:  # Hydra's for a group choice that parses as a number or a boolean (style=600)
+    except ValueError as error:
+        if not str(error).startswith("Config group override must be"):  # a choice Hydra parsed as a number or bool
+            raise
         raise PainterlyError(unknown_choice(overrides) or " ".join(str(error).split())) from None
 
 

@@ -40,7 +40,14 @@ def config(tmp_path, photo_dir, style_image, *overrides, run="run"):
 def test_fit_logs_and_exports(tmp_path, photo_dir, style_image, capsys):
     with warnings.catch_warnings(record=True) as caught:
         path = train(config(tmp_path, photo_dir, style_image))
-    assert not caught, [f"{w.filename}:{w.lineno}: {w.message}" for w in caught]  # none from us or Lightning
+    # None from painterly, nor the ones this design once caused. (Lightning's about the host, e.g. "GPU available
+    # but not used" or "few workers", depend on the machine running the tests.)
+    ours = [
+        w
+        for w in caught
+        if "painterly" in w.filename or re.search(r"eval mode|flops_per_batch|treespec", str(w.message))
+    ]
+    assert not ours, [f"{w.filename}:{w.lineno}: {w.message}" for w in ours]
     assert path == tmp_path / "export" / "painting.pt"
     out = capsys.readouterr().out  # what the run says up front, and at the end how to use the style
     assert f"run dir: {tmp_path / 'run'}" in out and "watch it: tensorboard --logdir " in out

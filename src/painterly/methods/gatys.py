@@ -66,7 +66,7 @@ class Gatys:
         bar = tqdm(range(self.iterations), desc="gatys", unit="it", leave=False, disable=not self.progress or None)
         for _ in bar:
             optimizer.step(closure)
-            bar.set_postfix({k: f"{v.item():.3g}" for k, v in terms.items()})
+            bar.set_postfix({k: f"{terms[k].item():.3g}" for k in ("content", "style", "tv", "total")})
         result = pixels.detach().clamp(0, 1)  # not between steps: that would corrupt LBFGS's curvature history
         result = TF.resize(result, list(image.shape[-2:]), antialias=True) if self.upscale else result
         return result.cpu().numpy()

@@ -56,7 +56,7 @@ class StyleTransferModule(L.LightningModule):
         self.thumbnail = style_thumbnail(load_rgb(style["image"]))  # also fails early on a bad style image
         self.skipped_files: set = set()
         self.strict_loading = False  # checkpoints leave out the frozen VGG
-        self.batch_shape: tuple | None = None  # of the last training batch, for flops_per_batch
+        self.step_kind: tuple | None = None  # (batch shape, distilling) of the last step, for flops_per_batch
         self._flops: dict[tuple, int] = {}
 
     def style_batch(self) -> torch.Tensor:
@@ -80,9 +80,10 @@ class StyleTransferModule(L.LightningModule):
         self.note_skipped(skipped)
         if self.hparams.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        self.batch_shape = tuple(images.shape)
+        distilling = bool(target) and self.global_step < self.hparams.distill_steps
+        self.step_kind = (tuple(images.shape), distilling)
         output = self.model(images)
-        if target and self.global_step < self.hparams.distill_steps:  # pixel L1 to the teacher: no VGG pass
+        if distilling:  # pixel L1 to the teacher: no VGG pass
             distill = torch.nn.functional.l1_loss(output.float(), target[0])
             self.log("train/distill_loss", distill)
             self.log("loss", distill, prog_bar=True, logger=False)
@@ -94,17 +95,21 @@ class StyleTransferModule(L.LightningModule):
 
     @property
     def flops_per_batch(self) -> int | None:
-        """FLOPs of one perceptual step at the last batch's shape (the network and the VGG, forward and backward),
-        for ThroughputMonitor's flops_per_sec. Counted once per shape on copies, for one image (FLOPs grow with
-        the batch): a step of the copies costs a quarter of a real one at batch 4."""
-        shape = self.batch_shape
-        if shape is not None and shape not in self._flops:
+        """FLOPs of one step like the last (forward and backward: the network and the VGG, or the network alone
+        while distilling), for ThroughputMonitor's flops_per_sec. Counted once per kind of step, on copies and for
+        one image (FLOPs grow with the batch): a step of the copies costs a quarter of a real one at batch 4."""
+        if self.step_kind is not None and self.step_kind not in self._flops:
+            shape, distilling = self.step_kind
             with torch.inference_mode(False), torch.enable_grad():  # ThroughputMonitor asks in inference mode
                 net, loss = (copy.deepcopy(module) for module in (self.model, self.loss))
                 photo = torch.rand(1, *shape[1:], device=self.device)
-                flops = measure_flops(net, lambda: loss(net(photo), photo)["total"], lambda total: total)
-            self._flops[shape] = shape[0] * flops
-        return self._flops.get(shape)
+
+                def step():
+                    output = net(photo)
+                    return torch.nn.functional.l1_loss(output, photo) if distilling else loss(output, photo)["total"]
+
+                self._flops[self.step_kind] = shape[0] * measure_flops(net, step, lambda total: total)
+        return self._flops.get(self.step_kind)
 
     def note_skipped(self, skipped: torch.Tensor):
         """Count every unreadable photo once, naming the first few as they come; the total follows at the end."""
