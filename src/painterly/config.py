@@ -62,7 +62,7 @@ def compose_config(config_name: str, overrides=(), hydra_config: bool = False):
     except MissingConfigException as error:
         group, _, name = (error.missing_cfg_file or "").rpartition("/")
         if error.options and group:
-            raise PainterlyError(f"unknown {group} '{name}'; choose from: {', '.join(sorted(error.options))}") from None
+            raise PainterlyError(unknown_option(group, name, error.options)) from None
         raise PainterlyError(" ".join(str(error).split())) from None
     except HydraException as error:
         raise PainterlyError(" ".join(str(error).split())) from None
@@ -72,13 +72,17 @@ def compose_config(config_name: str, overrides=(), hydra_config: bool = False):
         raise PainterlyError(unknown_choice(overrides) or " ".join(str(error).split())) from None
 
 
+def unknown_option(group: str, name: str, options) -> str:
+    return f"unknown {group} '{name}'; choose from: {', '.join(sorted(options))}"
+
+
 def unknown_choice(overrides) -> str | None:
     """`unknown style '600'; choose from: ...` for the first override that picks a missing option of a group."""
     for arg in overrides:
         key, _, value = arg.partition("=")
         group = key.removeprefix("override ").lstrip("+~/")
         if (CONFIG_DIR / group).is_dir() and value not in (*group_names(group), "null"):
-            return f"unknown {group} '{value}'; choose from: {', '.join(group_names(group))}"
+            return unknown_option(group, value, group_names(group))
     return None
 
 

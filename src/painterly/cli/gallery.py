@@ -17,8 +17,9 @@ from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import apply
 
 
-def stylized(style, image: torch.Tensor) -> torch.Tensor:
-    return torch.from_numpy(apply(style, image[None].numpy())[0])
+def stylized_row(styles, image: torch.Tensor) -> list[torch.Tensor]:
+    """The (3, H, W) photo, then the photo in each style."""
+    return [image, *(torch.from_numpy(apply(style, image[None].numpy())[0]) for style in styles)]
 
 
 def gallery(ckpts, photos, output, size: int = 256, device: str = "auto", scale_photo=None, scales=()) -> Path:
@@ -32,13 +33,11 @@ def gallery(ckpts, photos, output, size: int = 256, device: str = "auto", scale_
     paintings = [style.record["style_thumbnail"].float() / 255 for style in styles]
     rows = [[None, *paintings]]
     for photo in photos:
-        image = resize_long(load_rgb(photo), size)
-        rows.append([image, *(stylized(style, image) for style in styles)])
+        rows.append(stylized_row(styles, resize_long(load_rgb(photo), size)))
     captions = {}
     for scale in scales if scale_photo else ():
-        image = resize_long(load_rgb(scale_photo), scale)
         captions[len(rows)] = f"rendered at {scale} px"
-        rows.append([image, *(stylized(style, image) for style in styles)])
+        rows.append(stylized_row(styles, resize_long(load_rgb(scale_photo), scale)))
     write_grid(output, rows, ["photo", *names], size, captions)
     return Path(output)
 
