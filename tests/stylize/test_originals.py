@@ -71,14 +71,15 @@ def test_existing_outputs_are_kept_without_overwrite(tmp_path, photos, capsys):
     refused(
         tmp_path / "photos",
         out,
-        f"^{out / 'photo_1.jpg'}: already exists; give overwrite=true to replace it$",
+        f"^{out / 'photo_1.jpg'}: already exists; give overwrite=true to replace, or skip_existing=true to keep it "
+        "and stylize the rest$",
         overwrite=False,
     )
     (out / "photo_0.jpg").write_bytes(b"the user's")
     refused(
         tmp_path / "photos",
         out,
-        "photo_0.jpg: already exists \\(and 1 other outputs\\); give overwrite=true",
+        "photo_0.jpg: already exists \\(and 1 other outputs\\); give overwrite=true .* to keep them and",
         overwrite=False,
     )
     refused(photos[0], out / "photo_0.jpg", "already exists", overwrite=False)
@@ -89,6 +90,19 @@ def test_existing_outputs_are_kept_without_overwrite(tmp_path, photos, capsys):
     assert run(Shift(), find_jobs(tmp_path / "photos", out, overwrite=True), overwrite=True) == []
     assert Image.open(out / "photo_1.jpg").size == (40, 32)
     assert sorted(p.name for p in out.iterdir()) == ["new.jpg", "photo_0.jpg", "photo_1.jpg"]
+
+
+def test_skip_existing_stylizes_only_what_has_no_output(tmp_path, photos, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "photo_1.jpg").write_bytes(b"done before the interruption")
+    jobs = find_jobs(tmp_path / "photos", out, skip_existing=True)
+    assert jobs == [(photos[0], out / "photo_0.jpg")]
+    assert "skipping 1 of 2 whose output exists" in capsys.readouterr().err
+    assert run(Shift(), jobs) == [] and (out / "photo_1.jpg").read_bytes() == b"done before the interruption"
+    assert find_jobs(tmp_path / "photos", out, skip_existing=True) == []  # all done: nothing left to do
+    with pytest.raises(PainterlyError, match="^overwrite=true and skip_existing=true: choose one"):
+        find_jobs(tmp_path / "photos", out, overwrite=True, skip_existing=True)
 
 
 def test_a_failed_write_fails_images_and_videos_and_leaves_nothing(tmp_path, photos, monkeypatch):

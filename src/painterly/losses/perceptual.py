@@ -28,7 +28,8 @@ class PerceptualLoss(nn.Module):
     """Weighted content + style + TV loss against a frozen VGG.
 
     `vgg` builds the loss network for given layers (a partial of VGGFeatures). `content_layers` and `style_layers`
-    map layer names to per-layer weights. The style targets are computed once by `set_style` and kept as
+    map layer names to per-layer weights; a weight of 0 drops its layer (Hydra merges an experiment's map into
+    the default's, so 0 is how a config removes a layer). The style targets are computed once by `set_style` and kept as
     (non-persistent) buffers, so they follow the module across devices.
     """
 
@@ -42,8 +43,8 @@ class PerceptualLoss(nn.Module):
         tv_weight: float = 0.0,
     ):
         super().__init__()
-        self.content_layers = dict(content_layers)
-        self.style_layers = dict(style_layers)
+        self.content_layers = {name: w for name, w in content_layers.items() if w}
+        self.style_layers = {name: w for name, w in style_layers.items() if w}
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         self.vgg = vgg(layers=[*self.content_layers, *self.style_layers])  # built only as deep as needed
         self.layers = [name for name in self.vgg.names if name in self.content_layers or name in self.style_layers]

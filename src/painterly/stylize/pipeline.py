@@ -165,14 +165,22 @@ def check_options(cfg) -> None:
             raise PainterlyError(f"{key}={value}: must be {allowed}")
 
 
-def find_jobs(input, output=None, overwrite: bool = False) -> list[tuple[Path, Path]]:
+def find_jobs(input, output=None, overwrite: bool = False, skip_existing: bool = False) -> list[tuple[Path, Path]]:
     """(source, destination) pairs for an image or video file, a folder or a glob.
 
     A folder's or glob's images go into the `output` folder under the same relative names; an output folder inside
-    the input is not read from. No destination is an input, and none exists unless `overwrite`.
+    the input is not read from. No destination is an input, and none exists unless `overwrite`; `skip_existing`
+    drops the jobs whose output exists (outputs are written whole or not at all, so an interrupted run goes on).
     """
+    if overwrite and skip_existing:
+        raise PainterlyError("overwrite=true and skip_existing=true: choose one (replace outputs, or keep them)")
     jobs = list_jobs(input, output)
     refuse_overwriting_inputs(jobs, output)
+    if skip_existing:
+        todo = [(src, dst) for src, dst in jobs if not dst.exists()]
+        if len(todo) < len(jobs):
+            print(f"stylize: skipping {len(jobs) - len(todo)} of {len(jobs)} whose output exists", file=sys.stderr)
+        return todo
     if not overwrite:
         refuse_existing_outputs(jobs)
     return jobs
@@ -232,7 +240,10 @@ def refuse_existing_outputs(jobs) -> None:
     existing = [dst for _, dst in jobs if dst.exists()]
     if existing:
         more = f" (and {len(existing) - 1} other outputs)" if len(existing) > 1 else ""
-        raise PainterlyError(f"{existing[0]}: already exists{more}; give overwrite=true to replace it")
+        raise PainterlyError(
+            f"{existing[0]}: already exists{more}; give overwrite=true to replace, or skip_existing=true to keep "
+            f"{'them' if more else 'it'} and stylize the rest"
+        )
 
 
 def report_skipped(folder: Path) -> None:
@@ -288,6 +299,7 @@ def stylize_files(
             failures.append(f"{dst}: cannot write ({error.strerror or error})")
         except KeyboardInterrupt as stop:
             doing = f"while writing {dst} (not written, no partial file left); done {done} {unit}{'s' * (done != 1)}"
+            doing += "; run it again with skip_existing=true to go on" if len(jobs) > 1 else ""
             raise Interrupted(getattr(stop, "signum", signal.SIGINT), doing) from None
         except Exception as error:
             if not is_out_of_memory(error):
