@@ -278,6 +278,16 @@ def test_a_bad_option_fails_in_one_line_naming_key_value_and_what_is_allowed(
     assert not list(tmp_path.glob("p_stylized*"))
 
 
+def test_a_reference_in_a_built_value_is_one_line(tmp_path, monkeypatch, capsys):
+    # ckpt= and style= reach the method through hydra.utils.instantiate, which reads `${` as a reference
+    Image.new("RGB", (40, 32), "teal").save(tmp_path / "p.jpg")
+    assert run_main(monkeypatch, "ckpt=a${b}c", f"input={tmp_path / 'p.jpg'}") == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "stylize: method.ckpt: Interpolation key 'b' not found; a value with '${' in it is read as a reference\n"
+    )
+
+
 def test_where_it_wrote_when_no_output_is_given(tmp_path, monkeypatch, capsys, style_ckpt):
     Image.new("RGB", (40, 32), "teal").save(tmp_path / "p.jpg")
     assert run_main(monkeypatch, f"ckpt={style_ckpt}", f"input={tmp_path / 'p.jpg'}") == 0

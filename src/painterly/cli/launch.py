@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from difflib import get_close_matches
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError
 
 from painterly import Interrupted, PainterlyError
 from painterly.config import CONFIG_DIR, compose_config, group_names
@@ -40,6 +41,10 @@ def one_line_errors(prog: str):
         yield
     except PainterlyError as error:
         print(f"{prog}: {error}", file=sys.stderr)
+        sys.exit(1)
+    except InterpolationResolutionError as error:  # `${` in a value: Hydra re-reads it when it builds an object
+        problem = str(error).splitlines()[0]
+        print(f"{prog}: {error.full_key}: {problem}; a value with '${{' in it is read as a reference", file=sys.stderr)
         sys.exit(1)
 
 
