@@ -21,10 +21,18 @@ PHOTO = ROOT / "data" / "samples" / "gcompris_categorization_images_renewable_wi
 MAX_BYTES = 8 * 2**20  # issue 14: each shipped style under 8 MB
 
 
-def palette(image: torch.Tensor) -> torch.Tensor:
-    """The mean colour of a (3, H, W) image. (Contrast is not tested: the shipped styles have about 60% of their
-    paintings' per-channel standard deviation, a gap docs/training.md records.)"""
-    return image.mean((-2, -1))
+def colour_distance(image: torch.Tensor, painting: torch.Tensor, bins: int = 8) -> float:
+    """How far apart the colours of two (3, H, W) images in [0, 1] are: the total variation between their histograms
+    over bins**3 RGB cells (0: the same colours in the same shares; 1: no colour in common). The whole distribution,
+    not the mean colour: the windmill's mean is already near the Matisse's (0.08 apart, against 0.16-0.41 for the
+    other paintings), so a mean can hardly move while the colours change completely."""
+
+    def histogram(x):
+        cells = (x.clamp(0, 1) * (bins - 1e-6)).long().reshape(3, -1)
+        counts = torch.bincount((cells[0] * bins + cells[1]) * bins + cells[2], minlength=bins**3).float()
+        return counts / counts.sum()
+
+    return 0.5 * (histogram(image) - histogram(painting)).abs().sum().item()
 
 
 def test_styles_are_shipped():
@@ -44,8 +52,8 @@ def test_shipped_style_moves_a_new_photo_toward_its_painting(path):
 
     cfg = style_config(path.stem)
     painting = load_rgb(cfg.style.image)
-    before, after = (torch.dist(palette(image), palette(painting)) for image in (photo, output))
-    assert after < 0.5 * before  # the palette moved most of the way to the painting's
+    # measured on the shipped four: the output is 0.57-0.73 of the photo's distance (docs/training.md, fifth session)
+    assert colour_distance(output, painting) < 0.8 * colour_distance(photo, painting)
 
     losses = evaluation_losses(cfg.loss, painting, compare=256)
     photo_style = losses(photo[None], photo[None])["style_loss"]
