@@ -288,7 +288,7 @@ async function loadStyles() {
     const img = document.createElement("img");
     img.src = `/api/styles/${encodeURIComponent(name)}/thumbnail.png`;
     img.alt = "";
-    button.append(img, name);
+    button.append(img, name.replaceAll("_", " "));  // spaces let a long name wrap inside its tile
     button.onclick = () => pickStyle(name);
     box.append(button);
   }
