@@ -304,6 +304,21 @@ def test_list_names_the_styles_and_where_each_lives(tmp_path, monkeypatch, capsy
     main()
     out = capsys.readouterr().out
     assert "mine" in out and str(ckpt) in out and "the_scream" in out and "python train.py style=" in out
+    assert f"mine                 {ckpt}\n" in out  # no working size: nothing said
+
+
+def test_list_says_at_what_size_to_render_a_style_whose_checkpoint_says_so(tmp_path, monkeypatch, capsys):
+    ckpt = make_style_checkpoint(tmp_path / "checkpoints" / "sized.pt")
+    record = torch.load(ckpt, weights_only=True)
+    torch.save({**record, "style": {**record["style"], "working_size": 512}}, ckpt)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["stylize.py", "list"])
+    from painterly.cli.stylize import main
+
+    main()
+    assert f"sized                {ckpt} (render at about 512 px on the long side: max_size=512)\n" in (
+        capsys.readouterr().out
+    )
 
 
 def test_fp16_on_a_cpu_warns_and_says_what_to_use(tmp_path, monkeypatch, capsys, style_ckpt):

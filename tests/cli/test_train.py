@@ -39,7 +39,7 @@ def config(tmp_path, photo_dir, style_image, *overrides, run="run"):
 
 def test_fit_logs_and_exports(tmp_path, photo_dir, style_image, capsys):
     with warnings.catch_warnings(record=True) as caught:
-        path = train(config(tmp_path, photo_dir, style_image))
+        path = train(config(tmp_path, photo_dir, style_image, "style.working_size=300"))
     # None from painterly, nor the ones this design once caused. (Lightning's about the host, e.g. "GPU available
     # but not used" or "few workers", depend on the machine running the tests.)
     ours = [
@@ -57,6 +57,7 @@ def test_fit_logs_and_exports(tmp_path, photo_dir, style_image, capsys):
 
     record = torch.load(path, weights_only=True)
     assert record["style"]["name"] == "painting" and record["steps"] == 4
+    assert record["style"]["working_size"] == 300  # the size to render at, from the style's config
     assert record["model"]["_target_"].endswith("TransformerNet") and record["model"]["width"] == 4
     assert record["loss"]["style_layers"] and record["recipe"]["trainer"]["max_steps"] == 4
     assert record["style_thumbnail"].dtype == torch.uint8 and record["style_thumbnail"].shape[0] == 3

@@ -82,6 +82,8 @@ def test_model_arguments_are_checked(tmp_path, model, problem):
         ({"style": {"name": "x" * 500, "image": "x.jpg"}}, "style name"),
         ({"style": {"name": 3, "image": "x.jpg"}}, "style name"),
         ({"style": "starry"}, "style is not a mapping"),
+        ({"style": {"name": "x", "working_size": "512; rm -rf /"}}, "working_size must be an integer"),
+        ({"style": {"name": "x", "working_size": 10**9}}, "working_size must be an integer"),
         ({"steps": -1}, "steps must be"),
         ({"steps": "many"}, "steps must be"),
         ({"style_thumbnail": torch.zeros(3, 8, 8)}, "style_thumbnail"),

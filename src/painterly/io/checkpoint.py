@@ -69,6 +69,11 @@ def check_record(record) -> dict:
     checked(isinstance(style, dict), "style is not a mapping")
     check_style_name(style.get("name"))
     checked(isinstance(style.get("image", ""), str), "style image is not a string")
+    size = style.get("working_size")
+    checked(
+        size is None or (type(size) is int and 64 <= size <= 16384),
+        f"style working_size must be an integer from 64 to 16384, not {size!r:.80}",
+    )
     steps = record.get("steps", 0)
     checked(type(steps) is int and steps >= 0, f"steps must be a non-negative integer, not {steps!r:.80}")
     thumb = record.get("style_thumbnail")

@@ -87,12 +87,23 @@ def list_styles() -> str:
     lines.append(
         f"trained styles (ckpt=<name> looks in {checkpoint_dir()}):" if trained or runs else "no trained styles yet"
     )
-    lines += [f"  {path.stem:<20} {path}" for path in trained]
+    lines += [f"  {path.stem:<20} {path}{working_size_note(path)}" for path in trained]
     lines += [f"  {'(run)':<20} {path.parent.parent}" for path in runs]
     lines.append("paintings to train (python train.py style=<name>; experiment=demo for a quick one):")
     lines += [f"  {name}" for name in style_recipes()]
     lines.append("any image is a style too: python train.py style.image=/path/to/painting.jpg")
     return "\n".join(lines)
+
+
+def working_size_note(path: Path) -> str:
+    """` (render at about N px on the long side: max_size=N)` for a style whose checkpoint says so, else ''."""
+    from painterly.io.checkpoint import read_checkpoint  # torch: only `stylize.py list` reads the records
+
+    try:
+        size = read_checkpoint(path)["style"].get("working_size")
+    except PainterlyError:
+        return ""  # a bad file is reported when it is used
+    return f" (render at about {size} px on the long side: max_size={size})" if size else ""
 
 
 def cache_dir() -> Path:

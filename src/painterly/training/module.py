@@ -136,6 +136,8 @@ class StyleTransferModule(L.LightningModule):
     def style_checkpoint(self) -> dict:
         """The style checkpoint for the current weights, described by the training config it came from."""
         style = {"name": self.hparams.style["name"], "image": str(self.hparams.style["image"])}
+        if self.hparams.style.get("working_size"):  # the size to render at, where one was measured to matter
+            style["working_size"] = self.hparams.style["working_size"]
         return style_record(
             self.model,
             self.recipe.get("model", {}).get("net", {}),
