@@ -82,3 +82,4 @@ def test_the_experiment_config_retrains_the_shipped_recipe(path):
         recipe["data"]["num_holdout"],
     )
     assert cfg.trainer.max_steps == record["steps"]
+    assert cfg.style.working_size == record["style"].get("working_size")  # the size to render at, if it matters

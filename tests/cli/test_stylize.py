@@ -266,6 +266,7 @@ def test_ordinary_file_names_work_as_input_output_ckpt_and_style(name, tmp_path,
         ("tile=-3", "tile=-3: must be a whole number of pixels"),
         ("batch_size=0", "batch_size=0: must be a whole number above 0"),
         ("preserve_color=maybe", "preserve_color=maybe: must be true or false"),
+        ("skip_existing=no", "skip_existing=no: must be true or false"),
     ],
 )
 def test_a_bad_option_fails_in_one_line_naming_key_value_and_what_is_allowed(
@@ -286,6 +287,15 @@ def test_a_reference_in_a_built_value_is_one_line(tmp_path, monkeypatch, capsys)
     assert err == (
         "stylize: method.ckpt: Interpolation key 'b' not found; a value with '${' in it is read as a reference\n"
     )
+
+
+def test_skip_existing_with_every_output_there_loads_no_model(tmp_path, monkeypatch, capsys):
+    Image.new("RGB", (40, 32), "teal").save(tmp_path / "p.jpg")
+    (tmp_path / "out.jpg").write_bytes(b"done before")
+    args = ["ckpt=no_such_style", f"input={tmp_path / 'p.jpg'}", f"output={tmp_path / 'out.jpg'}", "skip_existing=true"]
+    assert run_main(monkeypatch, *args) == 0  # the missing checkpoint is never looked up
+    assert capsys.readouterr().out == "stylize: nothing to do: every output exists\n"
+    assert (tmp_path / "out.jpg").read_bytes() == b"done before"
 
 
 def test_where_it_wrote_when_no_output_is_given(tmp_path, monkeypatch, capsys, style_ckpt):

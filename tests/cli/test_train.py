@@ -344,6 +344,8 @@ def test_sigterm_to_the_whole_process_group_reaches_the_workers_too_and_still_sa
         ("data.batch_size=0", "data.batch_size=0: must be a whole number, at least 1"),
         ("data.resize=1", "data.resize=1: must be a whole number, at least"),
         ("model.optimizer.lr=-1", "model.optimizer.lr=-1: must be a number above 0"),
+        ("style.working_size=32", "style.working_size must be a whole number of pixels from 64 to 16384, not 32"),
+        ("style.working_size=512.5", "style.working_size must be a whole number of pixels"),
         ("ckpt_path=nowhere.ckpt", "nowhere.ckpt: no such checkpoint"),
         ("ckpt_path=README.md", "README.md: not a loadable checkpoint"),
     ],

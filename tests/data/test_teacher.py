@@ -47,7 +47,7 @@ def test_a_run_distils_then_refines(tmp_path, photo_dir, style_image):
             "trainer.enable_progress_bar=false",
         ],
     )
-    assert hydra.utils.instantiate(cfg.loss).content_layers == {"relu3_1": 1.0}  # run D2's layer alone
+    assert hydra.utils.instantiate(cfg.loss).content_layers == {"relu2_2": 1.0, "relu3_1": 1.0}  # run D2's layers
     train(cfg)
     scalars = EventAccumulator(str(tmp_path / "run" / "tensorboard")).Reload().Scalars
     assert [s.step for s in scalars("train/distill_loss")] == [0, 1]

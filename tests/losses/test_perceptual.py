@@ -1,7 +1,9 @@
 import functools
 
+import pytest
 import torch
 
+from painterly import PainterlyError
 from painterly.losses.perceptual import PerceptualLoss, gram_matrix, total_variation
 from painterly.losses.vgg import VGGFeatures
 
@@ -90,3 +92,5 @@ def test_a_zero_weight_drops_its_layer():
     loss = PerceptualLoss(vgg, {"relu1_1": 1.0, "relu4_2": 0.0}, {"relu1_1": 1.0, "relu5_1": 0})
     assert loss.content_layers == {"relu1_1": 1.0} and loss.style_layers == {"relu1_1": 1.0}
     assert loss.layers == ["relu1_1"] and loss.vgg.names[-1] == "relu1_1"  # the VGG is not built deeper
+    with pytest.raises(PainterlyError, match="^loss.style_layers: every weight is 0; keep at least one layer$"):
+        PerceptualLoss(vgg, {"relu1_1": 1.0}, {"relu1_1": 0.0})

@@ -42,9 +42,11 @@ def one_line_errors(prog: str):
     except PainterlyError as error:
         print(f"{prog}: {error}", file=sys.stderr)
         sys.exit(1)
-    except InterpolationResolutionError as error:  # `${` in a value: Hydra re-reads it when it builds an object
+    except InterpolationResolutionError as error:  # e.g. a `${` typed in a value: Hydra reads it when building
         problem = str(error).splitlines()[0]
-        print(f"{prog}: {error.full_key}: {problem}; a value with '${{' in it is read as a reference", file=sys.stderr)
+        typed = any("${" in arg for arg in sys.argv[1:])
+        hint = "; a value with '${' in it is read as a reference" if typed else ""
+        print(f"{prog}: {error.full_key}: {problem}{hint}", file=sys.stderr)
         sys.exit(1)
 
 

@@ -16,6 +16,9 @@ from painterly.stylize.pipeline import build_method, check_options, find_jobs, s
 def stylize(cfg: DictConfig) -> list[str]:
     check_options(cfg)  # bad arguments fail before a model loads
     jobs = find_jobs(cfg.input, cfg.output, cfg.overwrite, cfg.skip_existing)
+    if not jobs:  # skip_existing=true, and every output is there
+        print("stylize: nothing to do: every output exists")
+        return []
     method = build_method(cfg.method)
     return stylize_files(
         method,

@@ -62,6 +62,14 @@ def check_style_name(name) -> str:
     return name
 
 
+def check_working_size(size, key: str) -> None:
+    """The size to render a style at (configs/style/: working_size): none, or a whole number of pixels."""
+    checked(
+        size is None or (type(size) is int and 64 <= size <= 16384),
+        f"{key} must be a whole number of pixels from 64 to 16384, not {size!r:.80}",
+    )
+
+
 def check_record(record) -> dict:
     """Every field a painterly command reads from a checkpoint, checked as untrusted data."""
     checked(isinstance(record, dict), "not a mapping")
@@ -69,11 +77,7 @@ def check_record(record) -> dict:
     checked(isinstance(style, dict), "style is not a mapping")
     check_style_name(style.get("name"))
     checked(isinstance(style.get("image", ""), str), "style image is not a string")
-    size = style.get("working_size")
-    checked(
-        size is None or (type(size) is int and 64 <= size <= 16384),
-        f"style working_size must be an integer from 64 to 16384, not {size!r:.80}",
-    )
+    check_working_size(style.get("working_size"), "style working_size")
     steps = record.get("steps", 0)
     checked(type(steps) is int and steps >= 0, f"steps must be a non-negative integer, not {steps!r:.80}")
     thumb = record.get("style_thumbnail")

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from painterly import PainterlyError
 from painterly.losses.vgg import VGGFeatures
 
 
@@ -45,6 +46,9 @@ class PerceptualLoss(nn.Module):
         super().__init__()
         self.content_layers = {name: w for name, w in content_layers.items() if w}
         self.style_layers = {name: w for name, w in style_layers.items() if w}
+        for key, layers in (("content_layers", self.content_layers), ("style_layers", self.style_layers)):
+            if not layers:
+                raise PainterlyError(f"loss.{key}: every weight is 0; keep at least one layer")
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         self.vgg = vgg(layers=[*self.content_layers, *self.style_layers])  # built only as deep as needed
         self.layers = [name for name in self.vgg.names if name in self.content_layers or name in self.style_layers]

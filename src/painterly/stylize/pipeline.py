@@ -143,6 +143,8 @@ OPTIONS = {
     "scale": (float, lambda v: v > 0, "a number above 0"),
     "strength": (float, lambda v: 0 <= v <= 1, "a number from 0 (the photo) to 1 (the full style)"),
     "preserve_color": (bool, lambda v: True, "true or false"),
+    "overwrite": (bool, lambda v: True, "true or false"),
+    "skip_existing": (bool, lambda v: True, "true or false"),
     "tile": (int, lambda v: v > 0, "a whole number of pixels"),
     "tile_overlap": (int, lambda v: v >= 0, "a whole number of pixels, 0 or more"),
     "batch_size": (int, lambda v: v > 0, "a whole number above 0"),
@@ -299,7 +301,8 @@ def stylize_files(
             failures.append(f"{dst}: cannot write ({error.strerror or error})")
         except KeyboardInterrupt as stop:
             doing = f"while writing {dst} (not written, no partial file left); done {done} {unit}{'s' * (done != 1)}"
-            doing += "; run it again with skip_existing=true to go on" if len(jobs) > 1 else ""
+            rerun = "skip_existing=true" + (" instead of overwrite=true" if overwrite else "")
+            doing += f"; run it again with {rerun} to go on" if len(jobs) > 1 else ""
             raise Interrupted(getattr(stop, "signum", signal.SIGINT), doing) from None
         except Exception as error:
             if not is_out_of_memory(error):

@@ -10,7 +10,7 @@ from torch import nn
 
 from painterly import PainterlyError
 from painterly.data.dataset import skipped_files
-from painterly.io.checkpoint import style_record
+from painterly.io.checkpoint import check_working_size, style_record
 from painterly.io.tensors import load_rgb, resize_long
 from painterly.losses.perceptual import PerceptualLoss
 from painterly.stylize.images import to_pixels
@@ -54,6 +54,7 @@ class StyleTransferModule(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.recipe: dict = {}  # the whole training config, plain; train() sets it
         self.thumbnail = style_thumbnail(load_rgb(style["image"]))  # also fails early on a bad style image
+        check_working_size(style.get("working_size"), "style.working_size")  # before training, not at export
         self.skipped_files: set = set()
         self.strict_loading = False  # checkpoints leave out the frozen VGG
         self.step_kind: tuple | None = None  # (batch shape, distilling) of the last step, for flops_per_batch

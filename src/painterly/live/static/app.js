@@ -18,6 +18,7 @@ window.painterly = state;
 
 const video = $("video"), out = $("out"), raw = $("raw");
 const outCtx = out.getContext("2d"), rawCtx = raw.getContext("2d");
+const label = (name) => name.replaceAll("_", " ");  // a style as people read it; spaces let it wrap in its tile
 const capture = document.createElement("canvas");
 const captureCtx = capture.getContext("2d", { willReadFrequently: true });
 let source = null; // { el, width(), height(), still }
@@ -115,7 +116,7 @@ function updateStats() {
   $("latency").textContent = `${Math.round(state.latency)} ms latency` +
     (state.mode === "server" && state.serverMs ? ` (server ${Math.round(state.serverMs)} ms)` : "");
   $("backend").textContent = state.backend;
-  $("out-caption").textContent = `${state.style || ""} · ${out.width}×${out.height}`;
+  $("out-caption").textContent = `${label(state.style || "")} · ${out.width}×${out.height}`;
 }
 setInterval(updateStats, 250);
 
@@ -288,7 +289,7 @@ async function loadStyles() {
     const img = document.createElement("img");
     img.src = `/api/styles/${encodeURIComponent(name)}/thumbnail.png`;
     img.alt = "";
-    button.append(img, name.replaceAll("_", " "));  // spaces let a long name wrap inside its tile
+    button.append(img, label(name));
     button.onclick = () => pickStyle(name);
     box.append(button);
   }
