@@ -35,8 +35,9 @@ LINE = re.compile(r"^(?P<key>[A-Za-z_]\w*):\s*(?P<value>[^#]*?)\s*(?:#\s*(?P<doc
 
 
 @contextmanager
-def one_line_errors(prog: str):
-    """Turn a PainterlyError into `prog: message` on stderr and exit code 1, without a traceback."""
+def one_line_errors(prog: str, argv: Sequence[str] = ()):
+    """Turn a PainterlyError into `prog: message` on stderr and exit code 1, without a traceback. `argv`, the
+    command's arguments, says whether an unresolvable reference was typed by the user."""
     try:
         yield
     except PainterlyError as error:
@@ -44,7 +45,7 @@ def one_line_errors(prog: str):
         sys.exit(1)
     except InterpolationResolutionError as error:  # e.g. a `${` typed in a value: Hydra reads it when building
         problem = str(error).splitlines()[0]
-        typed = any("${" in arg for arg in sys.argv[1:])
+        typed = any("${" in arg for arg in argv)
         hint = "; a value with '${' in it is read as a reference" if typed else ""
         print(f"{prog}: {error.full_key}: {problem}{hint}", file=sys.stderr)
         sys.exit(1)
@@ -212,7 +213,7 @@ def launch(
     if "-h" in argv or "--help" in argv:
         print(help_text(prog, config_name))
         sys.exit(0)
-    with one_line_errors(prog):
+    with one_line_errors(prog, argv):
         flags = [arg for arg in argv if arg.startswith("-")]
         if flags:
             raise PainterlyError(f"unknown option {flags[0]}; arguments are key=value (see --help)")
