@@ -86,11 +86,11 @@ def test_resume_keeps_step_count_and_optimizer_state(tmp_path, photo_dir, style_
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["global_step"] == 2
 
-    path = train(
-        config(
-            tmp_path, photo_dir, style_image, "trainer.max_steps=4", f"ckpt_path={last}", "overwrite=true", run="second"
-        )
+    resumed_elsewhere = config(
+        tmp_path, photo_dir, style_image, "trainer.max_steps=4", f"ckpt_path={last}", "overwrite=true", run="second"
     )
+    with pytest.warns(UserWarning, match="dirpath has changed"):  # Lightning's true word on a resume into a new dir
+        path = train(resumed_elsewhere)
     resumed = torch.load(tmp_path / "second" / "checkpoints" / "last.ckpt", weights_only=True)
     assert resumed["global_step"] == 4
     adam_state = next(iter(resumed["optimizer_states"][0]["state"].values()))
@@ -177,7 +177,11 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, ph
     )
     saved_step = torch.load(last, weights_only=True)["global_step"]  # never half-written, even when killed
     assert saved_step >= 4 and saved_step % 2 == 0
-    path = train(config(tmp_path, photo_dir, style_image, f"trainer.max_steps={saved_step + 2}", f"ckpt_path={last}"))
+    resumed_elsewhere = config(
+        tmp_path, photo_dir, style_image, f"trainer.max_steps={saved_step + 2}", f"ckpt_path={last}"
+    )
+    with pytest.warns(UserWarning, match="dirpath has changed"):  # this test resumes into a new run dir
+        path = train(resumed_elsewhere)
     assert torch.load(path, weights_only=True)["steps"] == saved_step + 2
 
 
