@@ -63,8 +63,8 @@ def test_shipped_style_moves_a_new_photo_toward_its_painting(path):
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_the_experiment_config_retrains_the_shipped_recipe(path):
-    """`python train.py experiment=<style>` composes the network, style, data, loss, precision, seed and steps the
-    style shipped with (the paths relative to the project: they name the machine it was trained on)."""
+    """`python train.py experiment=<style>` composes the network, style, data, loss, precision, seed, worker count
+    and steps the style shipped with (the paths relative to the project: they name the machine it was trained on)."""
     record = read_checkpoint(path)
     cfg = compose_config("train", [f"experiment={path.stem}"])
     kept = kept_values(record)
@@ -76,10 +76,11 @@ def test_the_experiment_config_retrains_the_shipped_recipe(path):
     assert composed == kept
     assert config_value(cfg, "loss") == record["loss"]
     recipe = record["recipe"]
-    assert (cfg.seed, cfg.trainer.precision, cfg.data.num_holdout) == (
+    assert (cfg.seed, cfg.trainer.precision, cfg.data.num_holdout, cfg.data.num_workers) == (
         recipe["seed"],
         recipe["trainer"]["precision"],
         recipe["data"]["num_holdout"],
+        recipe["data"]["num_workers"],  # the crops come from the loading process's RNG: another count, other weights
     )
     assert cfg.trainer.max_steps == record["steps"]
     assert cfg.style.working_size == record["style"].get("working_size")  # the size to render at, if it matters
