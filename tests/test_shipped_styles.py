@@ -76,6 +76,7 @@ def test_the_experiment_config_retrains_the_shipped_recipe(path):
     assert composed == kept
     assert config_value(cfg, "loss") == record["loss"]
     recipe = record["recipe"]
+    assert config_value(cfg, "scheduler") == recipe["scheduler"]  # the whole schedule (T_max, eta_min), not its class
     assert (cfg.seed, cfg.trainer.precision, cfg.data.num_holdout, cfg.data.num_workers) == (
         recipe["seed"],
         recipe["trainer"]["precision"],
