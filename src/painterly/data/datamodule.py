@@ -3,10 +3,10 @@ import signal
 import lightning as L
 import torch
 from lightning.fabric.utilities.seed import pl_worker_init_function
-from torch.utils.data import DataLoader
 
 from painterly import PainterlyError
 from painterly.data.dataset import PhotoDataset, eval_transform, train_transform
+from painterly.data.resumable import ResumableLoader
 from painterly.data.teacher import PairDataset, cached_pairs
 from painterly.io.tensors import load_rgb
 from painterly.stylize.images import find_images
@@ -87,7 +87,7 @@ class PhotoDataModule(L.LightningDataModule):
             dataset = PairDataset(cached_pairs(self.train_files, **self.teacher), self.image_size)
         else:
             dataset = PhotoDataset(self.train_files, train_transform(self.image_size, self.resize))
-        return DataLoader(
+        return ResumableLoader(
             dataset,
             batch_size=self.batch_size,
             shuffle=True,

@@ -152,4 +152,13 @@ class StyleTransferModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint):
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith("loss.")}
+        # Counted once per run, not per process: counting draws a random photo from the RNG that also draws the crops,
+        # so a resume that counted again would train on other crops than the unbroken run (data/resumable.py).
+        checkpoint["flops"] = [[list(shape), distilling, flops] for (shape, distilling), flops in self._flops.items()]
         checkpoint["painterly"] = {k: v for k, v in self.style_checkpoint().items() if k != "state_dict"}
+
+    def on_load_checkpoint(self, checkpoint):
+        for entry in checkpoint.get("flops", []):  # checked: a malformed entry is counted again, not trusted
+            match entry:
+                case [list() as shape, bool() as distilling, int() as flops] if all(type(n) is int for n in shape):
+                    self._flops[(tuple(shape), distilling)] = flops
