@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -68,3 +70,21 @@ def test_exports_are_told_apart_from_styles_everywhere(tmp_path, monkeypatch):
             checkpoints.resolve_checkpoint(path)
     listed = checkpoints.list_styles()
     assert "tiny" in listed and str(ckpt) in listed and "stray" not in listed and "starry_night" in listed
+
+
+def test_list_names_the_newest_runs_by_style_and_counts_the_rest(tmp_path, monkeypatch):
+    runs = tmp_path / "logs" / "train" / "runs"
+    names = [
+        f"2026-11-2{day}_10-00-00_{style}_pid{day}" for day, style in enumerate(["a", "b", "c", "d", "the_scream"])
+    ]
+    for age, name in enumerate(
+        ["2026-11-19_09-00-00_old_pid7", "my-own-run", "2026-11-19_09-30-00_older_pid8", *names]
+    ):
+        (runs / name / "checkpoints").mkdir(parents=True)
+        (runs / name / "checkpoints" / "last.ckpt").write_bytes(b"")
+        os.utime(runs / name / "checkpoints" / "last.ckpt", (1e9 + age, 1e9 + age))  # newest last saved, not by name
+    monkeypatch.chdir(tmp_path)
+    listed = checkpoints.list_styles()
+    assert f"  {'the_scream (run)':<20} {runs / names[-1]}\n" in listed  # named after the style it trains
+    assert "old_pid7" not in listed and "my-own-run" not in listed and f"  ... and 3 older runs in {runs}\n" in listed
+    assert "a (run)" in listed and checkpoints.run_label(runs / "my-own-run") == "(run)"  # named otherwise

@@ -3,6 +3,7 @@ is cached. Exports (ONNX, TorchScript) are told apart from style checkpoints her
 
 import hashlib
 import os
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -12,6 +13,8 @@ from painterly.config import CONFIG_DIR, checkpoint_dir, project_root
 
 EXPORT_VERSION = "2"  # bump when PaddedNet or painterly.export changes: cached exports then get rebuilt
 PARTIAL_SUFFIX = ".partial.pt"  # train.py's name for the style an interrupted run saved
+RUN_DIR = re.compile(r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_(.+)_pid\d+")  # configs/hydra/default.yaml's run dirs
+RECENT_RUNS = 5  # the newest training runs `stylize.py list` names; older ones are counted
 
 
 def export_kind(path: Path) -> str | None:
@@ -83,16 +86,24 @@ def list_styles() -> str:
     """What `python stylize.py list` prints: the trained styles with where each lives, then the ones to train."""
     root, lines = project_root(), []
     trained = style_files() + style_files(root / "outputs" / "demo")
-    runs = sorted((root / "logs" / "train" / "runs").glob("*/checkpoints/last.ckpt"))
+    runs = sorted((root / "logs" / "train" / "runs").glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
     lines.append(
         f"trained styles (ckpt=<name> looks in {checkpoint_dir()}):" if trained or runs else "no trained styles yet"
     )
     lines += [f"  {path.stem:<20} {path}{working_size_note(path)}" for path in trained]
-    lines += [f"  {'(run)':<20} {path.parent.parent}" for path in runs]
+    lines += [f"  {run_label(path.parent.parent):<20} {path.parent.parent}" for path in runs[-RECENT_RUNS:]]
+    if len(runs) > RECENT_RUNS:
+        lines.append(f"  ... and {len(runs) - RECENT_RUNS} older runs in {runs[0].parent.parent.parent}")
     lines.append("paintings to train (python train.py style=<name>; experiment=demo for a quick one):")
     lines += [f"  {name}" for name in style_recipes()]
     lines.append("any image is a style too: python train.py style.image=/path/to/painting.jpg")
     return "\n".join(lines)
+
+
+def run_label(run_dir: Path) -> str:
+    """`<style> (run)` for a run dir named as configs/hydra/default.yaml names them (<time>_<style>_pid<pid>)."""
+    named = RUN_DIR.fullmatch(run_dir.name)
+    return f"{named[1]} (run)" if named else "(run)"
 
 
 def working_size_note(path: Path) -> str:
