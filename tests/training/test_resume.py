@@ -159,9 +159,11 @@ def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
         resume_overrides([f"ckpt_path={tmp_path / 'evil.ckpt'}"])
 
 
-def test_a_run_resumed_mid_epoch_trains_the_weights_of_an_unbroken_one(tmp_path, photo_dir, style_image, recwarn):
-    """4 training photos at batch 1: step 5 is the first batch of the second epoch. Before the data loader kept its
-    state, the resume drew the epoch's shuffle and crops afresh (and Lightning warned that it was not resumable)."""
+@pytest.mark.parametrize("stop", [5, 4])
+def test_a_run_resumed_mid_epoch_trains_the_weights_of_an_unbroken_one(tmp_path, photo_dir, style_image, recwarn, stop):
+    """4 training photos at batch 1: step 5 is the first batch of the second epoch, step 4 ends the first. Before the
+    data loader kept its state, a resume drew the epoch's shuffle and crops afresh (and Lightning warned that it was not
+    resumable)."""
 
     def run(name, *overrides):
         common = [
@@ -171,13 +173,13 @@ def test_a_run_resumed_mid_epoch_trains_the_weights_of_an_unbroken_one(tmp_path,
             "data.batch_size=1",
             f"style.image={style_image}",
             "trainer.enable_progress_bar=false",
-            "callbacks.model_checkpoint.every_n_train_steps=5",
+            f"callbacks.model_checkpoint.every_n_train_steps={stop}",
         ]
         args = [*common, f"paths.output_dir={tmp_path / name}", *overrides]
         return torch.load(train(compose_config("train", [*args, *resume_overrides(args)])), weights_only=True)
 
     unbroken = run("unbroken", "trainer.max_steps=7")
-    run("stopped", "trainer.max_steps=5")
+    run("stopped", f"trainer.max_steps={stop}")
     resumed = run("stopped", f"ckpt_path={tmp_path / 'stopped' / 'checkpoints' / 'last.ckpt'}", "trainer.max_steps=7")
     assert resumed["steps"] == unbroken["steps"] == 7
     for name, weight in unbroken["state_dict"].items():
