@@ -96,7 +96,12 @@ class PhotoDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             worker_init_fn=worker_init,
             pin_memory=self.pin_memory and torch.cuda.is_available(),
+            batches_done=self.batches_done,
         )
+
+    def batches_done(self) -> int:
+        """How many of the epoch's batches were trained: on resume, as the trainer restored it from the checkpoint."""
+        return self.trainer.fit_loop.epoch_loop.batch_progress.current.completed if self.trainer else 0
 
     def holdout_batch(self, size: int) -> torch.Tensor:
         """The held-out photos, center-cropped to `size`, as one batch (for image grids)."""

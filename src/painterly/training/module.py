@@ -158,7 +158,8 @@ class StyleTransferModule(L.LightningModule):
         checkpoint["painterly"] = {k: v for k, v in self.style_checkpoint().items() if k != "state_dict"}
 
     def on_load_checkpoint(self, checkpoint):
-        for entry in checkpoint.get("flops", []):  # checked: a malformed entry is counted again, not trusted
+        saved = checkpoint.get("flops")
+        for entry in saved if isinstance(saved, list) else []:  # checked: a malformed entry is counted again
             match entry:
                 case [list() as shape, bool() as distilling, int() as flops] if all(type(n) is int for n in shape):
                     self._flops[(tuple(shape), distilling)] = flops
