@@ -57,6 +57,8 @@ def test_resume_composes_the_checkpoints_recipe(run):
     # the rest of the recipe: a resume that forgot these would go on training a different recipe, silently
     assert cfg.data.resize == 72 and cfg.model.optimizer.lr == 0.002
     assert cfg.data.batch_size == 2  # debug=fast's, not the default 4
+    # and what an unbroken run's crops depend on: the workers (debug=fast's 0, not data=samples' 2), the hold-out
+    assert cfg.data.num_workers == 0 and cfg.data.num_holdout == 2 and cfg.seed == 42
     assert cfg.model.scheduler._target_ == "torch.optim.lr_scheduler.CosineAnnealingLR"
     checkpoint, grid = cfg.callbacks.model_checkpoint, cfg.callbacks.style_grid
     assert (checkpoint.every_n_train_steps, checkpoint.save_top_k, grid.every_n_steps) == (1, -1, 7)
@@ -159,7 +161,7 @@ def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
         resume_overrides([f"ckpt_path={tmp_path / 'evil.ckpt'}"])
 
 
-@pytest.mark.parametrize("stop", [5, 4])
+@pytest.mark.parametrize("stop", [5, 4, 2])
 def test_a_stopped_and_resumed_run_trains_the_weights_of_an_unbroken_one(
     tmp_path, photo_dir, style_image, recwarn, stop
 ):

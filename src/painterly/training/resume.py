@@ -27,6 +27,10 @@ CADENCE = {
     "callbacks.model_checkpoint.save_top_k": -1,
     "callbacks.style_grid.every_n_steps": 1,
 }
+# with the recipe's network, data and loss, what makes a resumed run's weights those of an unbroken one: the workers
+# draw crops from RNGs of their own, and the held-out photos are left out of training (data/resumable.py)
+EXACTNESS = {"data.num_workers": 0, "data.num_holdout": 0, "seed": 0}
+PRECISIONS = {"32-true", "32", "64-true", "64", "16-mixed", "bf16-mixed", "16-true", "bf16-true"}
 SCHEDULERS = {"torch.optim.lr_scheduler.CosineAnnealingLR": "cosine"}  # _target_ -> its option in configs/scheduler/
 
 
@@ -96,17 +100,26 @@ def kept_values(record: dict) -> dict:
 
 
 def default_values(record: dict) -> dict:
-    """What a resume takes from the checkpoint unless overridden: where the run was going, and how far."""
+    """What a resume takes from the checkpoint unless overridden: where the run was going, how far, and the settings
+    that an unbroken run's weights depend on besides the recipe's network, data and loss."""
     recipe = record.get("recipe", {})
-    return {
+    values = {
         "trainer.max_steps": integer(select(recipe, "trainer.max_steps"), "trainer.max_steps", 1, 10**9),
         "export_dir": plain_path(select(recipe, "export_dir"), "export_dir"),
         **{
-            key: integer(select(recipe, key), key, low, 10**9)
-            for key, low in CADENCE.items()
+            key: integer(select(recipe, key), key, low, 2**32)
+            for key, low in {**CADENCE, **EXACTNESS}.items()
             if select(recipe, key) is not None  # checkpoints from before the key existed
         },
     }
+    precision = select(recipe, "trainer.precision")
+    if precision is not None:  # a resume on a host whose default differs (bf16) would go on in another precision
+        checked(
+            str(precision) in PRECISIONS,
+            f"trainer.precision must be one of {sorted(PRECISIONS)}, not {precision!r:.80}",
+        )
+        values["trainer.precision"] = str(precision)
+    return values
 
 
 def override(key: str, value) -> list[str]:
