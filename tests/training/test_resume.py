@@ -165,9 +165,9 @@ def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
 def test_a_stopped_and_resumed_run_trains_the_weights_of_an_unbroken_one(
     tmp_path, photo_dir, style_image, recwarn, stop
 ):
-    """4 training photos at batch 1: step 5 is the first batch of the second epoch, step 4 ends the first. Before the
-    data loader kept its state, a resume drew the epoch's shuffle and crops afresh (and Lightning warned that it was not
-    resumable)."""
+    """4 training photos at batch 1: step 5 is the first batch of the second epoch, step 4 ends the first, step 2 is in
+    the first after the FLOPs count's draw. Before the data loader kept its state, a resume drew the epoch's shuffle and
+    crops afresh (and Lightning warned that it was not resumable)."""
 
     def run(name, *overrides):
         common = [

@@ -65,8 +65,10 @@ class ResumableLoader(DataLoader):
         for _ in range(done):
             next(batches)
         self._drawn = done
-        if done in (resume["drawn"], resume["drawn"] - 1):
-            torch.set_rng_state(resume["after"] if done == resume["drawn"] else resume["before"])
+        if done == resume["drawn"]:
+            torch.set_rng_state(resume["after"])
+        elif done == resume["drawn"] - 1:  # stopped in the middle of a step: its batch is drawn again
+            torch.set_rng_state(resume["before"])
         else:
             differs(f"it trained {done} of the epoch's batches, and drew {resume['drawn']}")
         yield from self._counted(batches)
