@@ -19,6 +19,8 @@ def test_grid_has_a_row_per_photo_and_a_column_per_style(tmp_path):
     pixels = torch.tensor(np.array(grid.convert("RGB")), dtype=torch.float32)
     first, second = (pixels[24 + cell + 4 : 24 + 2 * cell, 4 + k * cell : (k + 1) * cell] for k in (1, 2))
     assert (first - second).abs().mean() > 1
+    corner = pixels[24 + 4 : 24 + cell, 4:cell]  # says what the top row is, on white (a grey cell is a skipped method)
+    assert corner.mean() > 230 and corner.min() < 100
 
 
 def test_scale_rows_render_one_photo_at_each_size_and_say_which(tmp_path):

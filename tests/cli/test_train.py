@@ -397,4 +397,4 @@ def test_a_long_cpu_recipe_is_warned_about_with_hours_and_the_faster_recipe(caps
     RunInfo("logs/train").on_train_start(trainer, SimpleNamespace(device=torch.device("cpu")))
     out = capsys.readouterr().out
     assert "40000 steps" in out and "tensorboard --logdir logs/train" in out
-    assert "warning: this recipe takes about 20 hours on a CPU" in out and "experiment=demo" in out
+    assert "warning: this recipe takes about 19 h 34 min on a CPU" in out and "experiment=demo" in out

@@ -31,7 +31,7 @@ def gallery(ckpts, photos, output, size: int = 256, device: str = "auto", scale_
     styles = [Johnson(ckpt, device=device) for ckpt in ckpts]
     names = [style.record["style"]["name"] for style in styles]
     paintings = [style.record["style_thumbnail"].float() / 255 for style in styles]
-    rows = [[None, *paintings]]
+    rows = [["the paintings", *paintings]]
     for photo in photos:
         rows.append(stylized_row(styles, resize_long(load_rgb(photo), size)))
     captions = {}

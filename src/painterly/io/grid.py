@@ -18,13 +18,26 @@ def fit(image: torch.Tensor, size: int) -> torch.Tensor:
     return F.pad(image, (left, size - w - left, top, size - h - top), value=1.0)
 
 
+def cell_image(cell: torch.Tensor | str | None, size: int) -> torch.Tensor:
+    """A (3, size, size) cell: an image fitted to it, a text on white, or grey for None (a skipped method)."""
+    if isinstance(cell, str):
+        text = Image.new("RGB", (size, size), "white")
+        ImageDraw.Draw(text).text((size // 2, size // 2), cell, fill="black", anchor="mm")
+        return TF.to_image(text).float() / 255
+    return fit(cell, size) if cell is not None else torch.full((3, size, size), 0.85)
+
+
 def write_grid(
-    path, rows: list[list[torch.Tensor | None]], labels: list[str], size: int, captions: dict[int, str] | None = None
+    path,
+    rows: list[list[torch.Tensor | str | None]],
+    labels: list[str],
+    size: int,
+    captions: dict[int, str] | None = None,
 ) -> None:
-    """One row per photo, one labelled column per entry; a None cell (a skipped method) is grey.
+    """One row per photo, one labelled column per entry; a cell is an image, a text, or None (grey: a skipped method).
 
     `captions` writes a line under the first cell of the rows it names (row index -> text)."""
-    cells = [fit(cell, size) if cell is not None else torch.full((3, size, size), 0.85) for row in rows for cell in row]
+    cells = [cell_image(cell, size) for row in rows for cell in row]
     grid = TF.to_pil_image(make_grid(cells, nrow=len(labels), padding=4, pad_value=1.0))
     header = Image.new("RGB", (grid.width, 24), "white")
     draw = ImageDraw.Draw(header)

@@ -87,7 +87,7 @@ class RunInfo(L.Callback):
             hours = (total - done) / rate / 3600
             if hours > LONG_RUN_HOURS:
                 print(
-                    f"warning: this recipe takes about {hours:.0f} hours on a CPU (measured on 2 cores, "
+                    f"warning: this recipe takes about {duration(hours * 3600)} on a CPU (measured on 2 cores, "
                     "BENCHMARKS.md); for a style in minutes use `python train.py experiment=demo`, or train on a GPU "
                     "(trainer=gpu)"
                 )
