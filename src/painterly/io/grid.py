@@ -7,7 +7,7 @@ from torchvision.transforms.v2 import functional as TF
 from torchvision.utils import make_grid
 
 from painterly.io.tensors import resize_long
-from painterly.stylize.images import save_image
+from painterly.stylize.images import save_image, to_array
 
 
 def fit(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -23,7 +23,7 @@ def cell_image(cell: torch.Tensor | str | None, size: int) -> torch.Tensor:
     if isinstance(cell, str):
         text = Image.new("RGB", (size, size), "white")
         ImageDraw.Draw(text).text((size // 2, size // 2), cell, fill="black", anchor="mm")
-        return TF.to_image(text).float() / 255
+        return torch.from_numpy(to_array(text))
     return fit(cell, size) if cell is not None else torch.full((3, size, size), 0.85)
 
 

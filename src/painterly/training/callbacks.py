@@ -84,10 +84,10 @@ class RunInfo(L.Callback):
             datamodule = trainer.datamodule
             pixels = datamodule.batch_size * datamodule.image_size**2 / (4 * 256**2)  # against the measured recipe
             rate = CPU_STEPS_PER_SECOND.get(str(trainer.precision), CPU_STEPS_PER_SECOND["32-true"]) / pixels
-            hours = (total - done) / rate / 3600
-            if hours > LONG_RUN_HOURS:
+            seconds = (total - done) / rate
+            if seconds > LONG_RUN_HOURS * 3600:
                 print(
-                    f"warning: this recipe takes about {duration(hours * 3600)} on a CPU (measured on 2 cores, "
+                    f"warning: this recipe takes about {duration(seconds)} on a CPU (measured on 2 cores, "
                     "BENCHMARKS.md); for a style in minutes use `python train.py experiment=demo`, or train on a GPU "
                     "(trainer=gpu)"
                 )
