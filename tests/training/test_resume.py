@@ -7,7 +7,7 @@ from PIL import Image
 from painterly import PainterlyError
 from painterly.cli.train import train
 from painterly.config import compose_config
-from painterly.training.resume import resume_overrides
+from painterly.training.resume import check_resume, resume_overrides
 
 from conftest import make_style_checkpoint, write_photos
 
@@ -106,6 +106,18 @@ def test_fitting_with_a_config_that_differs_from_the_checkpoint_is_one_line(run,
     )  # the default network, not the tiny one trained
     with pytest.raises(PainterlyError, match=r"was trained with model\.net\.width=4, not 16"):
         train(cfg)
+
+
+def test_a_constant_rate_run_resumes_at_a_constant_rate(tmp_path, photo_dir, style_image):
+    """The default scheduler is the cosine, so a resume must remove it for a run that had none, not fall back on it
+    (check_resume would then refuse the very command it suggests)."""
+    common = ["debug=fast", f"data.root={photo_dir}", "data.num_holdout=2", f"style.image={style_image}"]
+    args = [*common, f"paths.output_dir={tmp_path}", "trainer.enable_progress_bar=false", "trainer.max_steps=1"]
+    train(compose_config("train", [*args, "~scheduler"]))
+    resume = [f"ckpt_path={tmp_path / 'checkpoints' / 'last.ckpt'}", "trainer.max_steps=2"]
+    cfg = compose_config("train", [*resume, *resume_overrides(resume)])
+    assert cfg.model.scheduler is None
+    check_resume(cfg)
 
 
 def test_a_bad_ckpt_path_is_one_line(tmp_path):

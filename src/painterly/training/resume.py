@@ -124,8 +124,8 @@ def default_values(record: dict) -> dict:
 
 def override(key: str, value) -> list[str]:
     """Hydra overrides that set `key` to the plain `value` (a mapping replaces the config's, not merged into it)."""
-    if key == "scheduler._target_":  # a config group: chosen by name, and no scheduler is the group's default
-        return [f"scheduler={SCHEDULERS[value]}"] if value else []
+    if key == "scheduler._target_":  # a config group: chosen by name; none is `~scheduler` (the default is cosine)
+        return [f"scheduler={SCHEDULERS[value]}"] if value else ["~scheduler"]
     if value is None:
         return [f"{key}=null"]
     if isinstance(value, dict):
