@@ -12,11 +12,13 @@ from painterly.cli.evaluate import evaluation_losses, style_config
 from painterly.config import ROOT, compose_config
 from painterly.io.checkpoint import read_checkpoint
 from painterly.io.tensors import load_rgb, resize_long
+from painterly.stylize.checkpoints import resolve_checkpoint
 from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import apply
 from painterly.training.resume import config_value, kept_values
 
 SHIPPED = sorted((ROOT / "checkpoints").glob("*.pt"))
+BASES = sorted((ROOT / "checkpoints" / "base").glob("*.pt"))  # first legs, retrained by experiment=<style>_base
 PHOTO = ROOT / "data" / "samples" / "gcompris_categorization_images_renewable_windmill12.jpg"  # held out
 MAX_BYTES = 8 * 2**20  # issue 14: each shipped style under 8 MB
 
@@ -61,12 +63,17 @@ def test_shipped_style_moves_a_new_photo_toward_its_painting(path):
     assert output_style < 0.25 * photo_style  # far nearer the painting's Grams than the photo is
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def experiment(path: Path) -> str:
+    return f"{path.stem}_base" if path.parent.name == "base" else path.stem
+
+
+@pytest.mark.parametrize("path", SHIPPED + BASES, ids=[experiment(p) for p in SHIPPED + BASES])
 def test_the_experiment_config_retrains_the_shipped_recipe(path):
-    """`python train.py experiment=<style>` composes the network, style, data, loss, precision, seed, worker count
-    and steps the style shipped with (the paths relative to the project: they name the machine it was trained on)."""
+    """`python train.py experiment=<style>` composes the network, style, data, loss, precision, seed, worker count,
+    steps and starting weights the style shipped with (the paths relative to the project: they name the machine it
+    was trained on). A warm start's starting weights are shipped too."""
     record = read_checkpoint(path)
-    cfg = compose_config("train", [f"experiment={path.stem}"])
+    cfg = compose_config("train", [f"experiment={experiment(path)}"])
     kept = kept_values(record)
     for key in ("style.image", "data.root"):
         kept[key] = str(Path(kept[key]).relative_to(record["recipe"]["paths"]["root_dir"]))
@@ -85,3 +92,6 @@ def test_the_experiment_config_retrains_the_shipped_recipe(path):
     )
     assert cfg.trainer.max_steps == record["steps"]
     assert cfg.style.working_size == record["style"].get("working_size")  # the size to render at, if it matters
+    assert cfg.init_from == recipe["init_from"]
+    if cfg.init_from:
+        assert resolve_checkpoint(cfg.init_from).parent in (ROOT / "checkpoints", ROOT / "checkpoints" / "base")

@@ -56,6 +56,19 @@ def test_no_such_style_says_how_to_get_one(tmp_path, monkeypatch):
     assert "python train.py style=starry_night" in str(error.value) and "experiment=demo" in str(error.value)
 
 
+def test_a_first_leg_is_found_by_name_and_never_listed(tmp_path, monkeypatch):
+    """checkpoints/base/<style>.pt: what a two-leg style (and the warm starts) start from, not a style to show."""
+    base = make_style_checkpoint(tmp_path / "checkpoints" / "base" / "starry_night.pt")
+    monkeypatch.chdir(tmp_path)
+    assert checkpoints.resolve_checkpoint("base/starry_night") == base
+    assert checkpoints.style_files() == [] and str(base) not in checkpoints.list_styles()
+    (tmp_path / "checkpoints" / "base" / "starry_night.pt").unlink()
+    with pytest.raises(PainterlyError, match=r"no style named 'base/starry_night'.*train.py experiment=starry_night_b"):
+        checkpoints.resolve_checkpoint("base/starry_night")
+    with pytest.raises(PainterlyError, match="other/tiny: no such checkpoint"):  # other folders are plain paths
+        checkpoints.resolve_checkpoint("other/tiny")
+
+
 def test_exports_are_told_apart_from_styles_everywhere(tmp_path, monkeypatch):
     from painterly.export import export
 

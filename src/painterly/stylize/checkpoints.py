@@ -15,6 +15,7 @@ EXPORT_VERSION = "2"  # bump when PaddedNet or painterly.export changes: cached 
 PARTIAL_SUFFIX = ".partial.pt"  # train.py's name for the style an interrupted run saved
 RUN_DIR = re.compile(r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_(.+)_pid\d+")  # configs/hydra/default.yaml's run dirs
 RECENT_RUNS = 5  # the newest training runs `stylize.py list` names; older ones are counted
+BASE = "base"  # checkpoints/base/: first legs that shipped styles fine-tune from; found by name, never listed
 
 
 def export_kind(path: Path) -> str | None:
@@ -45,6 +46,9 @@ def style_recipes() -> list[str]:
 
 
 def how_to_get(name: str) -> str:
+    folder, _, style = name.rpartition("/")
+    if folder == BASE and (CONFIG_DIR / "experiment" / f"{style}_base.yaml").is_file():
+        return f"train it with `python train.py experiment={style}_base` (the first leg of {style}; an hour on a CPU)"
     if name in style_recipes():
         return (
             f"train it with `python train.py style={name}` (hours on a CPU; `python train.py experiment=demo` "
@@ -54,13 +58,14 @@ def how_to_get(name: str) -> str:
 
 
 def resolve_checkpoint(ckpt) -> Path:
-    """A checkpoint file, a training run dir (its last Lightning checkpoint) or a bare name in checkpoints/."""
+    """A checkpoint file, a training run dir (its last Lightning checkpoint), or a name in checkpoints/: a bare one
+    (a style) or base/<style> (the first leg of a two-leg style)."""
     if not ckpt:
         raise PainterlyError("ckpt= is required: a style checkpoint, a training run dir or a name in checkpoints/")
     path = Path(ckpt)
     if path.is_dir():
         path = path / "checkpoints" / "last.ckpt"
-    elif not (path.exists() or path.suffix or len(path.parts) > 1):
+    elif not (path.exists() or path.suffix or (len(path.parts) > 1 and path.parts[0] != BASE)):
         path = checkpoint_dir() / f"{ckpt}.pt"
         if not path.exists():
             raise PainterlyError(f"no style named '{ckpt}' in {checkpoint_dir()}; {how_to_get(str(ckpt))}")
