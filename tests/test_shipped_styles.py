@@ -12,13 +12,13 @@ from painterly.cli.evaluate import evaluation_losses, style_config
 from painterly.config import ROOT, compose_config
 from painterly.io.checkpoint import read_checkpoint
 from painterly.io.tensors import load_rgb, resize_long
-from painterly.stylize.checkpoints import resolve_checkpoint
+from painterly.stylize.checkpoints import BASE, resolve_checkpoint
 from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import apply
 from painterly.training.resume import config_value, kept_values
 
 SHIPPED = sorted((ROOT / "checkpoints").glob("*.pt"))
-BASES = sorted((ROOT / "checkpoints" / "base").glob("*.pt"))  # first legs, retrained by experiment=<style>_base
+BASES = sorted((ROOT / "checkpoints" / BASE).glob("*.pt"))  # first legs, retrained by experiment=<style>_base
 PHOTO = ROOT / "data" / "samples" / "gcompris_categorization_images_renewable_windmill12.jpg"  # held out
 MAX_BYTES = 8 * 2**20  # issue 14: each shipped style under 8 MB
 
@@ -64,7 +64,7 @@ def test_shipped_style_moves_a_new_photo_toward_its_painting(path):
 
 
 def experiment(path: Path) -> str:
-    return f"{path.stem}_base" if path.parent.name == "base" else path.stem
+    return f"{path.stem}_base" if path.parent.name == BASE else path.stem
 
 
 @pytest.mark.parametrize("path", SHIPPED + BASES, ids=[experiment(p) for p in SHIPPED + BASES])
@@ -94,4 +94,4 @@ def test_the_experiment_config_retrains_the_shipped_recipe(path):
     assert cfg.style.working_size == record["style"].get("working_size")  # the size to render at, if it matters
     assert cfg.init_from == recipe["init_from"]
     if cfg.init_from:
-        assert resolve_checkpoint(cfg.init_from).parent in (ROOT / "checkpoints", ROOT / "checkpoints" / "base")
+        assert resolve_checkpoint(cfg.init_from).parent in (ROOT / "checkpoints", ROOT / "checkpoints" / BASE)
