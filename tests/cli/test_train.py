@@ -228,6 +228,13 @@ def test_smoke_runs_export_into_their_run_dir(tmp_path):
     assert export_path(cfg) == tmp_path / "starry_night.pt"
 
 
+def test_a_resumed_smoke_run_replaces_its_own_style_without_a_notice(tmp_path, capsys):
+    cfg = compose_config("train", ["debug=fast", f"paths.output_dir={tmp_path}"])
+    (tmp_path / "starry_night.pt").write_bytes(b"this run's style at an earlier step")
+    assert export_path(cfg) == tmp_path / "starry_night.pt"
+    assert "overwrite" not in capsys.readouterr().out  # not "exists, so this run exports to" the same file
+
+
 def test_a_style_another_run_exported_meanwhile_is_kept(tmp_path, photo_dir, style_image, capsys):
     cfg = config(tmp_path, photo_dir, style_image)
     target = export_path(cfg)  # chosen at start-up, when the checkpoint folder had no such style

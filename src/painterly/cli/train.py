@@ -55,8 +55,8 @@ def export_path(cfg: DictConfig, said: Path | None = None) -> Path:
     """`<export_dir>/<style>.pt`, unless that file exists and `overwrite` is off: then the run dir. Said at the start
     of a run, and again at the end only when it changed since (`said`)."""
     target = Path(cfg.export_dir) / f"{cfg.style.name}.pt"
-    if target.exists() and not cfg.overwrite:
-        fallback = Path(cfg.paths.output_dir) / target.name
+    fallback = Path(cfg.paths.output_dir) / target.name
+    if target.exists() and not cfg.overwrite and fallback.resolve() != target.resolve():  # a resumed smoke run: its own
         if fallback != said:
             print(f"{target} exists and overwrite=false, so this run exports to {fallback}")
         return fallback
