@@ -48,7 +48,7 @@ def style_recipes() -> list[str]:
 def how_to_get(name: str) -> str:
     folder, _, style = name.rpartition("/")
     if folder == BASE and (CONFIG_DIR / "experiment" / f"{style}_base.yaml").is_file():
-        return f"train it with `python train.py experiment={style}_base` (the first leg of {style}; an hour on a CPU)"
+        return f"train it with `python train.py experiment={style}_base` (the first leg of {style}; an hour or less)"
     if name in style_recipes():
         return (
             f"train it with `python train.py style={name}` (hours on a CPU; `python train.py experiment=demo` "
