@@ -51,12 +51,17 @@ def start_run(cfg: DictConfig, sweep: bool = False) -> DictConfig:
     return job
 
 
+def in_run_dir(cfg: DictConfig, path: Path) -> bool:
+    """Whether `path` is in this run's own dir, where an earlier export (a resumed run's) is its to replace."""
+    return path.parent.resolve() == Path(cfg.paths.output_dir).resolve()
+
+
 def export_path(cfg: DictConfig, said: Path | None = None) -> Path:
     """`<export_dir>/<style>.pt`, unless that file exists and `overwrite` is off: then the run dir. Said at the start
     of a run, and again at the end only when it changed since (`said`)."""
     target = Path(cfg.export_dir) / f"{cfg.style.name}.pt"
-    fallback = Path(cfg.paths.output_dir) / target.name
-    if target.exists() and not cfg.overwrite and fallback.resolve() != target.resolve():  # a resumed smoke run: its own
+    if target.exists() and not cfg.overwrite and not in_run_dir(cfg, target):
+        fallback = Path(cfg.paths.output_dir) / target.name
         if fallback != said:
             print(f"{target} exists and overwrite=false, so this run exports to {fallback}")
         return fallback
@@ -90,10 +95,9 @@ def last_checkpoint(trainer: L.Trainer, cfg: DictConfig) -> Path:
 def export_style(cfg: DictConfig, trainer: L.Trainer, module: L.LightningModule, target: Path) -> Path:
     """The style to `target`; if that write fails, one line saying where the run is and how to export it."""
     record = module.style_checkpoint()
-    ours = target.parent.resolve() == Path(cfg.paths.output_dir).resolve()  # the run dir: this run's to replace
     try:
         try:
-            return save_style(record, target, overwrite=cfg.overwrite or ours)
+            return save_style(record, target, overwrite=cfg.overwrite or in_run_dir(cfg, target))
         except PainterlyError:  # another run exported this style since start-up: keep theirs, go to the run dir
             if not target.exists():
                 raise
