@@ -284,7 +284,13 @@ def interrupt_after_two_steps(tmp_path, photo_dir, style_image, signum):
     log = tmp_path / "output.txt"  # a file, not a pipe: a full pipe would stall the progress bar, and the run
     with log.open("w") as output:
         process = subprocess.Popen(
-            endless_run(photo_dir, style_image), stdout=output, stderr=subprocess.STDOUT, cwd=tmp_path
+            endless_run(photo_dir, style_image),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            # as from a terminal: a suite started as a background job (`make test &`) has SIGINT ignored, and a
+            # child inherits that, so Ctrl-C would never reach the run
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         signal_when(process, lambda: list(tmp_path.glob("logs/train/runs/*/checkpoints/last.ckpt")), signum)
     (run,) = tmp_path.glob("logs/train/runs/*")
