@@ -151,8 +151,9 @@ def test_a_decompression_bomb_is_refused_under_a_memory_limit(tmp_path, style_ck
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.name for p in photos]
 
 
-def start_video(tmp_path, style_ckpt, out):
-    """stylize.py on a 600-frame clip, one frame a batch; returns the process once its temporary output exists."""
+def start_video(tmp_path, style_ckpt, out, sigint=signal.SIG_DFL):
+    """stylize.py on a 600-frame clip, one frame a batch; returns the process once its temporary output exists.
+    SIGINT starts at `sigint`: by default as from a terminal, whether or not the suite runs as a background job."""
     clip = make_clip(tmp_path / "clip.mp4", frames=600, size=(64, 48), audio=False)
     Johnson(style_ckpt, device="cpu")  # cache the export: the subprocess starts in a second
     process = subprocess.Popen(
@@ -169,6 +170,7 @@ def start_video(tmp_path, style_ckpt, out):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
     )
     deadline = time.monotonic() + 120
     while not list(out.glob(".clip*")) and time.monotonic() < deadline and process.poll() is None:
@@ -188,6 +190,18 @@ def test_a_signal_during_a_video_leaves_no_temporary(tmp_path, style_ckpt, sig):
         f"stylize: stopped by {sig.name} while writing {out / 'clip.mp4'} (not written, no partial "
         "file left); done 0 images\n"
     )
+
+
+def test_a_background_job_keeps_ignoring_ctrl_c(tmp_path, style_ckpt):
+    out = tmp_path / "out"
+    process = start_video(tmp_path, style_ckpt, out, sigint=signal.SIG_IGN)  # as `nohup stylize.py ... &` starts it
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.2)  # 50 frames: a handler would have stopped it within one (the test above); the clip takes 2-4 s
+    still_running = process.poll() is None
+    process.terminate()
+    stdout, stderr = process.communicate(timeout=60)
+    assert still_running and process.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr.startswith("stylize: stopped by SIGTERM while writing")
 
 
 def test_a_temporary_left_by_kill_9_is_swept_by_the_next_run(tmp_path, style_ckpt):

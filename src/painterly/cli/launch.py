@@ -61,7 +61,10 @@ def stop_on_signals(prog: str):
     def stop(signum, frame):
         raise Interrupted(signum)
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # a signal ignored from the start stays ignored: a background job (`stylize.py ... &` in a script, nohup) inherits
+    # SIGINT ignored so that the terminal's Ctrl-C spares it, as Python and training leave it (docs/reliability.md)
+    wanted = [sig for sig in (signal.SIGTERM, signal.SIGINT) if signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, stop) for sig in wanted}
     try:
         yield
     except KeyboardInterrupt as interrupt:
