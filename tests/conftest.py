@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 
@@ -103,6 +104,13 @@ def run_script(script, *args, cwd=None, timeout=300):
 
     command = [sys.executable, str(ROOT / script), *map(str, args)]
     return subprocess.run(command, cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def sigint_at(handler):
+    """A Popen preexec_fn: the child starts with SIGINT at `handler`, whatever launched the suite. One started as a
+    background job (`make test &`, nohup) has SIGINT ignored, and a child inherits that, so Ctrl-C would not reach
+    it."""
+    return lambda: signal.signal(signal.SIGINT, handler)
 
 
 def make_clip(path, frames=12, fps=12, size=(48, 32), audio=True):

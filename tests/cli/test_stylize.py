@@ -17,7 +17,15 @@ from painterly.cli.launch import launch
 from painterly.config import ROOT
 from painterly.stylize.johnson import Johnson
 
-from conftest import make_clip, make_style_checkpoint, run_script, write_bad_images, write_bomb, write_photos
+from conftest import (
+    make_clip,
+    make_style_checkpoint,
+    run_script,
+    sigint_at,
+    write_bad_images,
+    write_bomb,
+    write_photos,
+)
 
 
 def stylize(*args, cwd=ROOT):
@@ -153,7 +161,7 @@ def test_a_decompression_bomb_is_refused_under_a_memory_limit(tmp_path, style_ck
 
 def start_video(tmp_path, style_ckpt, out, sigint=signal.SIG_DFL):
     """stylize.py on a 600-frame clip, one frame a batch; returns the process once its temporary output exists.
-    SIGINT starts at `sigint`: by default as from a terminal, whether or not the suite runs as a background job."""
+    SIGINT starts at `sigint`: by default as from a terminal."""
     clip = make_clip(tmp_path / "clip.mp4", frames=600, size=(64, 48), audio=False)
     Johnson(style_ckpt, device="cpu")  # cache the export: the subprocess starts in a second
     process = subprocess.Popen(
@@ -170,7 +178,7 @@ def start_video(tmp_path, style_ckpt, out, sigint=signal.SIG_DFL):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
+        preexec_fn=sigint_at(sigint),
     )
     deadline = time.monotonic() + 120
     while not list(out.glob(".clip*")) and time.monotonic() < deadline and process.poll() is None:

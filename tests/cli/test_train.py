@@ -18,6 +18,7 @@ from painterly.config import ROOT, compose_config
 from painterly.io.checkpoint import load_style
 from painterly.stylize.checkpoints import cached_onnx_path, resolve_checkpoint
 
+from conftest import sigint_at
 from helpers.run_if import run_if
 
 
@@ -288,9 +289,7 @@ def interrupt_after_two_steps(tmp_path, photo_dir, style_image, signum):
             stdout=output,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
-            # as from a terminal: a suite started as a background job (`make test &`) has SIGINT ignored, and a
-            # child inherits that, so Ctrl-C would never reach the run
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            preexec_fn=sigint_at(signal.SIG_DFL),  # as from a terminal
         )
         signal_when(process, lambda: list(tmp_path.glob("logs/train/runs/*/checkpoints/last.ckpt")), signum)
     (run,) = tmp_path.glob("logs/train/runs/*")
