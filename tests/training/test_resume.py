@@ -14,8 +14,8 @@ from conftest import make_style_checkpoint, write_photos
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A 2-step debug=fast run of the tiny network on 64 px crops of photos at 72 px, with a 2-layer style loss, a
-    cosine schedule and settings of its own for what resume keeps (learning rate, save cadence)."""
+    """A 2-step debug=fast run of the tiny network on 64 px crops of photos at 72 px, with a 2-layer style loss and a
+    patch loss, a cosine schedule and settings of its own for what resume keeps (learning rate, save cadence)."""
     root = tmp_path_factory.mktemp("resume")
     photos = root / "photos"
     write_photos(photos)
@@ -33,6 +33,7 @@ def run(tmp_path_factory):
                 "trainer.max_steps=2",
                 "~loss.style_layers",
                 "+loss.style_layers={relu1_1:1.0,relu2_1:2.0}",
+                "loss.patch_layers={relu2_1:0.5}",
                 "data.resize=72",
                 "model.optimizer.lr=0.002",
                 "scheduler=cosine",
@@ -52,6 +53,7 @@ def test_resume_composes_the_checkpoints_recipe(run):
     assert cfg.model.net.width == 4 and cfg.model.net.num_residual == 1  # not the default network: no size mismatch
     assert cfg.data.image_size == 64 and cfg.style.size == 64 and cfg.style.name == "painting"
     assert dict(cfg.loss.style_layers) == {"relu1_1": 1.0, "relu2_1": 2.0}  # replaced, not merged into the default
+    assert dict(cfg.loss.patch_layers) == {"relu2_1": 0.5}
     assert cfg.trainer.max_steps == 2 and cfg.hydra.run.dir == str(run)  # same run dir: one TensorBoard curve
     assert cfg.export_dir == str(run)  # a debug run stays out of checkpoints/ when resumed
     # the rest of the recipe: a resume that forgot these would go on training a different recipe, silently
@@ -86,6 +88,7 @@ def test_resume_allows_agreeing_and_unrelated_overrides(run):
         ("style=the_scream", "style.name"),
         ("data.image_size=128", "data.image_size"),
         ("loss.tv_weight=5", "loss.tv_weight"),
+        ("loss.patch_layers={relu2_1:1.0}", "loss.patch_layers"),
         ("style.weight=2", "loss.style_weight"),
         ("data.resize=80", "data.resize"),
         ("data.batch_size=5", "data.batch_size"),
@@ -163,6 +166,8 @@ def test_a_tampered_recipe_is_refused(run, tmp_path, field, value, problem):
         ({"style_layers": {"__import__('os')": 1.0}}, "unknown VGG19 layer"),
         ({"style_layers": {"relu1_1": float("nan")}}, "must be a finite non-negative number"),
         ({"tv_weight": {"_target_": "builtins.float", "_args_": ["1"]}}, "must be a finite non-negative number"),
+        ({"patch_layers": {"relu9_9": 1.0}}, "unknown VGG19 layer"),
+        ({"patch_layers": "relu2_1"}, "must map VGG19 layer names to weights"),
     ],
 )
 def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
@@ -171,6 +176,14 @@ def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
     torch.save(checkpoint, tmp_path / "evil.ckpt")
     with pytest.raises(PainterlyError, match=problem):
         resume_overrides([f"ckpt_path={tmp_path / 'evil.ckpt'}"])
+
+
+def test_a_checkpoint_from_before_the_patch_loss_resumes_without_one(run, tmp_path):
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    del checkpoint["painterly"]["loss"]["patch_layers"]
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    args = [f"ckpt_path={tmp_path / 'old.ckpt'}"]
+    assert compose_config("train", [*args, *resume_overrides(args)]).loss.patch_layers is None
 
 
 @pytest.mark.parametrize("stop", [5, 4, 2])

@@ -1,4 +1,5 @@
-"""Perceptual loss of Johnson et al.: content (feature MSE), style (Gram MSE) and total variation."""
+"""Perceptual loss of Johnson et al.: content (feature MSE), style (Gram MSE) and total variation; optionally the
+patch (CNNMRF) loss of Li and Wand (2016) beside the Gram one."""
 
 from collections.abc import Callable
 
@@ -18,6 +19,26 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
         return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
+PATCH = 3  # 3x3 neural patches, as Li and Wand (2016)
+
+
+def patches(features: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, L, C*3*3): every 3x3 patch at stride 1."""
+    return F.unfold(features, PATCH).transpose(1, 2)
+
+
+def patch_loss(features: torch.Tensor, style_patches: torch.Tensor) -> torch.Tensor:
+    """CNNMRF (Li and Wand 2016): the mean squared distance from each 3x3 patch of `features` (B, C, H, W) to the
+    painting's patch (of `style_patches`, (N, C*3*3)) that it matches best by normalised cross-correlation. Where a
+    Gram asks for the painting's feature statistics over the whole image, this asks every neighbourhood to be one of
+    the painting's."""
+    with torch.autocast(features.device.type, enabled=False):
+        flat = patches(features.float())
+        with torch.no_grad():  # the output patch's own norm is the same for every candidate: it leaves the argmax
+            nearest = (flat @ F.normalize(style_patches, dim=1).T).argmax(-1)
+        return F.mse_loss(flat, style_patches[nearest])
+
+
 def total_variation(images: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference between neighbouring pixels."""
     dx = (images[..., :, 1:] - images[..., :, :-1]).abs().mean()
@@ -30,7 +51,8 @@ class PerceptualLoss(nn.Module):
 
     `vgg` builds the loss network for given layers (a partial of VGGFeatures). `content_layers` and `style_layers`
     map layer names to per-layer weights; a weight of 0 drops its layer (Hydra merges an experiment's map into
-    the default's, so 0 is how a config removes a layer). The style targets are computed once by `set_style` and kept as
+    the default's, so 0 is how a config removes a layer). `patch_layers` maps layer names to the weights of their
+    patch loss, none by default. The style targets are computed once by `set_style` and kept as
     (non-persistent) buffers, so they follow the module across devices.
     """
 
@@ -42,6 +64,7 @@ class PerceptualLoss(nn.Module):
         content_weight: float = 1.0,
         style_weight: float = 1.0,
         tv_weight: float = 0.0,
+        patch_layers: dict | None = None,
     ):
         super().__init__()
         self.content_layers = {name: w for name, w in content_layers.items() if w}
@@ -49,26 +72,34 @@ class PerceptualLoss(nn.Module):
         for key, layers in (("content_layers", self.content_layers), ("style_layers", self.style_layers)):
             if not layers:
                 raise PainterlyError(f"loss.{key}: every weight is 0; keep at least one layer")
+        self.patch_layers = {name: w for name, w in (patch_layers or {}).items() if w}
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
-        self.vgg = vgg(layers=[*self.content_layers, *self.style_layers])  # built only as deep as needed
-        self.layers = [name for name in self.vgg.names if name in self.content_layers or name in self.style_layers]
+        wanted = {*self.content_layers, *self.style_layers, *self.patch_layers}
+        self.vgg = vgg(layers=list(wanted))  # built only as deep as needed
+        self.layers = [name for name in self.vgg.names if name in wanted]
 
     @torch.no_grad()
     def set_style(self, style_image: torch.Tensor) -> None:
-        """Compute the target Grams from one (1, 3, H, W) style image in [0, 1]."""
-        features = self.vgg(style_image, self.style_layers)
+        """Compute the target Grams (and patches) from one (1, 3, H, W) style image in [0, 1]."""
+        features = self.vgg(style_image, [*self.style_layers, *self.patch_layers])
         for name in self.style_layers:
             self.register_buffer(f"gram_{name}", gram_matrix(features[name]), persistent=False)
+        for name in self.patch_layers:
+            self.register_buffer(f"patches_{name}", patches(features[name].float())[0], persistent=False)
 
     def style_target(self, name: str) -> torch.Tensor:
         return getattr(self, f"gram_{name}")
+
+    def style_patches(self, name: str) -> torch.Tensor:
+        return getattr(self, f"patches_{name}")
 
     @torch.no_grad()
     def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.vgg(content, self.content_layers)
 
     def forward(self, output: torch.Tensor, content) -> dict[str, torch.Tensor]:
-        """Weighted loss terms (content, style, tv, total; style_<layer> for each style layer) for the stylized
+        """Weighted loss terms (content, style, tv, total; style_<layer> for each style layer; patch and
+        patch_<layer> where there are patch layers) for the stylized
         `output` (B, 3, H, W) in [0, 1] of `content`: the content images, or their `content_targets` when they are
         fixed (as in the Gatys method)."""
         targets = content if isinstance(content, dict) else self.content_targets(content)
@@ -81,10 +112,15 @@ class PerceptualLoss(nn.Module):
             f"style_{n}": w * F.mse_loss(gram_matrix(features[n]), self.style_target(n).expand(len(output), -1, -1))
             for n, w in weights.items()
         }
+        by_patch = {
+            f"patch_{n}": w * patch_loss(features[n], self.style_patches(n)) for n, w in self.patch_layers.items()
+        }
         terms = {
             "content": self.content_weight * content_loss,
             "style": sum(by_layer.values()),
             "tv": self.tv_weight * total_variation(output),
         }
-        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
-        return terms | by_layer  # style_<layer>: each layer's weighted share of `style`
+        if by_patch:
+            terms["patch"] = sum(by_patch.values())
+        terms["total"] = sum(terms.values())
+        return terms | by_layer | by_patch  # style_<layer>, patch_<layer>: each layer's weighted share

@@ -96,6 +96,8 @@ def kept_values(record: dict) -> dict:
         values[f"loss.{key}"] = layer_weights(loss.get(key), f"loss.{key}")
     for key in ("content_weight", "style_weight", "tv_weight"):
         values[f"loss.{key}"] = weight(loss.get(key), f"loss.{key}")
+    patch = loss.get("patch_layers")  # absent before the patch loss existed; null when off
+    values["loss.patch_layers"] = None if patch is None else layer_weights(patch, "loss.patch_layers")
     return values
 
 
@@ -129,7 +131,8 @@ def override(key: str, value) -> list[str]:
     if value is None:
         return [f"{key}=null"]
     if isinstance(value, dict):
-        return [f"~{key}", f"+{key}={{{','.join(f'{k}:{v!r}' for k, v in value.items())}}}"]
+        # null first: a mapping assigned to a mapping is merged into it, and `~key` fails where the config has null
+        return [f"{key}=null", f"{key}={{{','.join(f'{k}:{v!r}' for k, v in value.items())}}}"]
     return [f"{key}='{value}'" if isinstance(value, str) else f"{key}={value!r}"]
 
 
