@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 import lightning as L
+import torch
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -182,6 +183,10 @@ def train(cfg: DictConfig, sweep: bool = False) -> Path | None:
         if not trainer.interrupted:
             raise
         raise SystemExit(save_interrupted(cfg, trainer, module, stop)) from None
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # on every rank, as torch's shutdown notes ask (Lightning leaves it up): a rank that exited with its gloo group
+        # alive while rank 0 was still exporting aborted once ("terminate called without an active exception")
+        torch.distributed.destroy_process_group()
     if not trainer.is_global_zero:
         return None
     path = export_style(cfg, trainer, module, export_path(cfg, said))

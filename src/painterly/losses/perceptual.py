@@ -74,8 +74,8 @@ class PerceptualLoss(nn.Module):
                 raise PainterlyError(f"loss.{key}: every weight is 0; keep at least one layer")
         self.patch_layers = {name: w for name, w in (patch_layers or {}).items() if w}
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
-        wanted = {*self.content_layers, *self.style_layers, *self.patch_layers}
-        self.vgg = vgg(layers=list(wanted))  # built only as deep as needed
+        wanted = [*self.content_layers, *self.style_layers, *self.patch_layers]
+        self.vgg = vgg(layers=wanted)  # built only as deep as needed
         self.layers = [name for name in self.vgg.names if name in wanted]
 
     @torch.no_grad()
