@@ -41,7 +41,8 @@ def test_patch_loss_by_hand():
     a, b = patches(features)[0]
     assert a[0] == 1 and a.abs().sum() == 1 and b[8] == 2 and b.abs().sum() == 2
     # the painting's patches 5b and a/2: b matches 5b, a matches a/2, whatever their order
-    loss = patch_loss(features, torch.stack([5 * b, a / 2]))
+    style = torch.stack([5 * b, a / 2])
+    loss = patch_loss(features, style, torch.nn.functional.normalize(style, dim=1))
     torch.testing.assert_close(loss, torch.tensor((0.5**2 + 8**2) / 18))
 
 
@@ -50,7 +51,8 @@ def test_patch_loss_matches_by_angle_not_distance():
     features[0, 0, 0, 0] = 1.0  # one patch, e_0
     e0 = patches(features)[0, 0]
     same_direction, nearer = 10 * e0, e0 + 0.5 * torch.eye(9)[1]  # distance 9 against 0.5; cosine 1 against 0.89
-    loss = patch_loss(features, torch.stack([nearer, same_direction]))
+    style = torch.stack([nearer, same_direction])
+    loss = patch_loss(features, style, torch.nn.functional.normalize(style, dim=1))
     torch.testing.assert_close(loss, ((e0 - same_direction) ** 2).mean())
 
 

@@ -27,15 +27,15 @@ def patches(features: torch.Tensor) -> torch.Tensor:
     return F.unfold(features, PATCH).transpose(1, 2)
 
 
-def patch_loss(features: torch.Tensor, style_patches: torch.Tensor) -> torch.Tensor:
+def patch_loss(features: torch.Tensor, style_patches: torch.Tensor, unit_patches: torch.Tensor) -> torch.Tensor:
     """CNNMRF (Li and Wand 2016): the mean squared distance from each 3x3 patch of `features` (B, C, H, W) to the
-    painting's patch (of `style_patches`, (N, C*3*3)) that it matches best by normalised cross-correlation. Where a
-    Gram asks for the painting's feature statistics over the whole image, this asks every neighbourhood to be one of
-    the painting's."""
+    painting's patch (of `style_patches`, (N, C*3*3); `unit_patches` are the same scaled to unit length) that it
+    matches best by normalised cross-correlation. Where a Gram asks for the painting's feature statistics over the
+    whole image, this asks every neighbourhood to be one of the painting's."""
     with torch.autocast(features.device.type, enabled=False):
         flat = patches(features.float())
         with torch.no_grad():  # the output patch's own norm is the same for every candidate: it leaves the argmax
-            nearest = (flat @ F.normalize(style_patches, dim=1).T).argmax(-1)
+            nearest = (flat @ unit_patches.T).argmax(-1)
         return F.mse_loss(flat, style_patches[nearest])
 
 
@@ -84,14 +84,16 @@ class PerceptualLoss(nn.Module):
         features = self.vgg(style_image, [*self.style_layers, *self.patch_layers])
         for name in self.style_layers:
             self.register_buffer(f"gram_{name}", gram_matrix(features[name]), persistent=False)
-        for name in self.patch_layers:
-            self.register_buffer(f"patches_{name}", patches(features[name].float())[0], persistent=False)
+        for name in self.patch_layers:  # and their unit-length twins, once here rather than at every step
+            style_patches = patches(features[name].float())[0]
+            self.register_buffer(f"patches_{name}", style_patches, persistent=False)
+            self.register_buffer(f"unit_patches_{name}", F.normalize(style_patches, dim=1), persistent=False)
 
     def style_target(self, name: str) -> torch.Tensor:
         return getattr(self, f"gram_{name}")
 
-    def style_patches(self, name: str) -> torch.Tensor:
-        return getattr(self, f"patches_{name}")
+    def style_patches(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return getattr(self, f"patches_{name}"), getattr(self, f"unit_patches_{name}")
 
     @torch.no_grad()
     def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -113,7 +115,7 @@ class PerceptualLoss(nn.Module):
             for n, w in weights.items()
         }
         by_patch = {
-            f"patch_{n}": w * patch_loss(features[n], self.style_patches(n)) for n, w in self.patch_layers.items()
+            f"patch_{n}": w * patch_loss(features[n], *self.style_patches(n)) for n, w in self.patch_layers.items()
         }
         terms = {
             "content": self.content_weight * content_loss,
