@@ -7,7 +7,7 @@ from lightning.fabric.utilities.seed import pl_worker_init_function
 from painterly import PainterlyError
 from painterly.data.dataset import PhotoDataset, eval_transform, train_transform
 from painterly.data.resumable import ResumableLoader
-from painterly.data.teacher import PairDataset, cached_pairs
+from painterly.data.teacher import PairDataset, teacher_pairs
 from painterly.io.tensors import load_rgb
 from painterly.stylize.images import find_images
 
@@ -68,7 +68,8 @@ class PhotoDataModule(L.LightningDataModule):
         ):
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= least):
                 raise PainterlyError(f"data.{key}={value}: must be a whole number, at least {least}")
-        # teacher: {style_image, size, alpha, cache_dir}: train on in-memory (photo, AdaIN rendering) pairs instead
+        # teacher: {style_image, size, alpha, cache_dir} or {renders}: train on in-memory (photo, AdaIN rendering)
+        # pairs, or (photo, a rendering from the folder `renders`) pairs, instead (painterly.data.teacher)
         self.teacher = dict(teacher) if teacher else None
         self.root, self.image_size, self.resize, self.batch_size = root, image_size, resize, batch_size
         self.num_workers, self.num_holdout, self.pin_memory = num_workers, num_holdout, pin_memory
@@ -84,7 +85,7 @@ class PhotoDataModule(L.LightningDataModule):
 
     def train_dataloader(self):
         if self.teacher:
-            dataset = PairDataset(cached_pairs(self.train_files, **self.teacher), self.image_size)
+            dataset = PairDataset(teacher_pairs(self.train_files, **self.teacher), self.image_size)
         else:
             dataset = PhotoDataset(self.train_files, train_transform(self.image_size, self.resize))
         return ResumableLoader(

@@ -1,8 +1,10 @@
-"""Distillation targets: the pretrained AdaIN network's rendering of every training photo, made once per style.
+"""Distillation targets: a teacher's rendering of each training photo.
 
+Two teachers: the pretrained AdaIN network, run here on every photo and cached on disk by a hash of the photo list,
+the painting, the size and alpha; or a folder of renderings made beforehand by any method, named like the photos
+(gatys's, at minutes a photo: `python stylize.py method=gatys ... skip_existing=true` makes and resumes them).
 Photos and targets are kept pre-decoded and pre-resized in memory (uint8), so a step spends no time on JPEGs, and
 the first phase of training (`distill_steps`) fits the network to the targets in pixel space without the VGG loss.
-The pairs are cached on disk by a hash of the photo list, the painting, the size and alpha.
 """
 
 import hashlib
@@ -16,7 +18,7 @@ from torchvision.transforms import v2
 from painterly import PainterlyError
 from painterly.io.tensors import load_rgb, resize_long, resize_short
 from painterly.stylize.files import atomic_path
-from painterly.stylize.images import to_pixels
+from painterly.stylize.images import find_images, to_pixels
 
 
 def to_uint8(image: torch.Tensor) -> torch.Tensor:
@@ -45,6 +47,40 @@ def make_pairs(files, style_image: str, size: int, alpha: float) -> list[tuple[t
     return pairs
 
 
+def teacher_pairs(files, renders: str | None = None, **adain) -> list:
+    """The pairs of data.teacher: read from a folder of `renders`, or AdaIN's made by `cached_pairs(**adain)`."""
+    if renders and adain:
+        raise PainterlyError(f"data.teacher: give renders or AdaIN's keys ({', '.join(adain)}), not both")
+    return rendered_pairs(files, renders) if renders else cached_pairs(files, **adain)
+
+
+def rendered_pairs(files, renders: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(photo, rendering) as (3, H, W) uint8 for each photo that has a rendering of the same name under `renders`,
+    the photo resized to its rendering's size. Photos without one are left out of training, with a count."""
+    by_name = {path.name: path for path in find_images(renders)} if Path(renders).is_dir() else {}
+    pairs = []
+    for file in files:
+        if Path(file).name not in by_name:
+            continue
+        try:
+            target = load_rgb(by_name[Path(file).name])
+            photo = resize_long(load_rgb(file), max(target.shape[-2:]))
+        except PainterlyError as error:
+            print(f"teacher: skipping {error}")
+            continue
+        if photo.shape != target.shape:  # another photo's rendering, or a cropped one: no pixel lines up
+            print(f"teacher: skipping {by_name[Path(file).name]}: its shape is not {file}'s")
+            continue
+        pairs.append((to_uint8(photo), to_uint8(target)))
+    if not pairs:
+        raise PainterlyError(
+            f"{renders}: no renderings named like the training photos; make them with python stylize.py "
+            f"method=gatys style=<painting> input=<photos> output={renders} skip_existing=true"
+        )
+    print(f"teacher: {len(pairs)} of {len(files)} training photos have a rendering in {renders}")
+    return pairs
+
+
 def cached_pairs(files, style_image: str, size: int, alpha: float, cache_dir) -> list:
     key = hashlib.sha256(repr((sorted(map(str, files)), str(style_image), size, alpha)).encode())
     key.update(Path(style_image).read_bytes())
@@ -63,7 +99,8 @@ class PairDataset(Dataset):
 
     def __init__(self, pairs, crop: int):
         self.pairs = pairs
-        self.transform = v2.Compose([v2.RandomCrop(crop), v2.RandomHorizontalFlip()])
+        # a rendering narrower than the crop (a panorama) is padded rather than ending the run
+        self.transform = v2.Compose([v2.RandomCrop(crop, pad_if_needed=True), v2.RandomHorizontalFlip()])
 
     def __len__(self):
         return len(self.pairs)
