@@ -88,8 +88,8 @@ def test_a_rendering_of_another_shape_is_skipped_by_name(tmp_path, photo_dir, ca
 
 
 def test_no_renderings_is_one_line_that_says_how_to_make_them(tmp_path, photo_dir):
-    for renders in (tmp_path / "missing", photo_dir.parent / "empty"):
-        renders.mkdir(exist_ok=True) if renders.name == "empty" else None
+    (tmp_path / "empty").mkdir()
+    for renders in (tmp_path / "missing", tmp_path / "empty"):
         with pytest.raises(PainterlyError, match=f"{renders}: no renderings named like .* python stylize.py method="):
             teacher_pairs(sorted(photo_dir.iterdir()), renders=str(renders))
 

@@ -57,19 +57,20 @@ def teacher_pairs(files, renders: str | None = None, **adain) -> list:
 def rendered_pairs(files, renders: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(photo, rendering) as (3, H, W) uint8 for each photo that has a rendering of the same name under `renders`,
     the photo resized to its rendering's size. Photos without one are left out of training, with a count."""
-    by_name = {path.name: path for path in find_images(renders)} if Path(renders).is_dir() else {}
+    by_name = {path.name: path for path in find_images(renders)}  # none for a missing folder
     pairs = []
     for file in files:
-        if Path(file).name not in by_name:
+        rendering = by_name.get(Path(file).name)
+        if rendering is None:
             continue
         try:
-            target = load_rgb(by_name[Path(file).name])
+            target = load_rgb(rendering)
             photo = resize_long(load_rgb(file), max(target.shape[-2:]))
         except PainterlyError as error:
             print(f"teacher: skipping {error}")
             continue
         if photo.shape != target.shape:  # another photo's rendering, or a cropped one: no pixel lines up
-            print(f"teacher: skipping {by_name[Path(file).name]}: its shape is not {file}'s")
+            print(f"teacher: skipping {rendering}: its shape is not {file}'s")
             continue
         pairs.append((to_uint8(photo), to_uint8(target)))
     if not pairs:
