@@ -18,8 +18,19 @@ def first_line(error: BaseException) -> str:
 class Interrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM, raised where the program was, so that `finally` blocks remove temporaries on the way out.
 
-    `doing` says what was cut short, for the one line the CLI prints (painterly.cli.stop_on_signals).
+    `doing` says what was cut short, for the one line the CLI prints (painterly.cli.launch.stop_on_signals).
     """
+
+    # The signals the handler raised, kept as well: C code that calls back into Python may swallow the exception.
+    # PyAV's write callback catches only Exception, so it prints a KeyboardInterrupt ("Exception ignored in:
+    # 'av.container.pyio.pyio_write_gil'"), drops the write and goes on.
+    received: list[int] = []
+
+    @classmethod
+    def raise_if_received(cls) -> None:
+        """Raise a signal again whose exception was swallowed: at a point where no callback can."""
+        if cls.received:
+            raise cls(cls.received[0])
 
     def __init__(self, signum: int, doing: str = ""):
         super().__init__(signum, doing)

@@ -1,9 +1,13 @@
 """Every command starts the same way: the same --help, the same key checking, the same one-line errors."""
 
+import inspect
+import signal
+import sys
+
 import pytest
 
-from painterly import PainterlyError
-from painterly.cli.launch import compose_checked, help_text
+from painterly import Interrupted, PainterlyError
+from painterly.cli.launch import compose_checked, help_text, stop_on_signals
 from painterly.config import ROOT
 
 from conftest import run_script
@@ -75,3 +79,29 @@ def test_a_new_mapping_for_a_mapping_says_how_to_replace_it():
 def test_free_form_keys_take_any_key():
     cfg = compose_checked("evaluate", ["gatys.iterations=2", "johnson.engine=torch"])
     assert cfg.gatys.iterations == 2 and cfg.johnson.engine == "torch"
+
+
+def test_stop_on_signals_catches_a_signal_as_the_command_returns(capsys):
+    """SIGTERM after the command has returned, as the handlers come out: still one line and 143, no traceback."""
+    lines, first = inspect.getsourcelines(stop_on_signals)
+    restore = first + next(i for i, line in enumerate(lines) if line.strip() == "restore()")
+    sent = []
+
+    def trace(frame, event, arg):
+        return in_stop_on_signals if frame.f_code is stop_on_signals.__code__ else None
+
+    def in_stop_on_signals(frame, event, arg):
+        if event == "line" and frame.f_lineno == restore and not sent:
+            sent.append(signal.SIGTERM)
+            signal.raise_signal(signal.SIGTERM)
+        return in_stop_on_signals
+
+    sys.settrace(trace)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            stop_on_signals("stylize", lambda: "done")
+    finally:
+        sys.settrace(None)
+    assert sent and stopped.value.code == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "stylize: stopped by SIGTERM\n"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and Interrupted.received == []

@@ -160,9 +160,10 @@ def test_a_decompression_bomb_is_refused_under_a_memory_limit(tmp_path, style_ck
 
 
 def start_video(tmp_path, style_ckpt, out, sigint=signal.SIG_DFL):
-    """stylize.py on a 600-frame clip, one frame a batch; returns the process once its temporary output exists.
-    SIGINT starts at `sigint`: by default as from a terminal."""
-    clip = make_clip(tmp_path / "clip.mp4", frames=600, size=(64, 48), audio=False)
+    """stylize.py on a 6000-frame clip, one frame a batch; returns the process once its temporary output exists.
+    SIGINT starts at `sigint`: by default as from a terminal. The clip takes 6 s or more (1 ms a frame on the fastest
+    host seen), so that a signal sent within a second finds it running."""
+    clip = make_clip(tmp_path / "clip.mp4", frames=6000, size=(64, 48), audio=False)
     Johnson(style_ckpt, device="cpu")  # cache the export: the subprocess starts in a second
     process = subprocess.Popen(
         [
@@ -204,7 +205,7 @@ def test_a_background_job_keeps_ignoring_ctrl_c(tmp_path, style_ckpt):
     out = tmp_path / "out"
     process = start_video(tmp_path, style_ckpt, out, sigint=signal.SIG_IGN)  # as `nohup stylize.py ... &` starts it
     process.send_signal(signal.SIGINT)
-    time.sleep(0.2)  # 50 frames: a handler would have stopped it within one (the test above); the clip takes 2-4 s
+    time.sleep(0.2)  # 200 frames or more: a handler would have stopped it within one (the test above)
     still_running = process.poll() is None
     process.terminate()
     stdout, stderr = process.communicate(timeout=60)

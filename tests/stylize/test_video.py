@@ -1,8 +1,14 @@
+import io
+import signal
+import sys
+
 import av
 import numpy as np
 import pytest
 
-from painterly import PainterlyError
+from painterly import Interrupted, PainterlyError
+from painterly.cli.launch import stop_on_signals
+from painterly.stylize import video
 from painterly.stylize.johnson import Johnson
 from painterly.stylize.pipeline import find_jobs, stylize_files
 from painterly.stylize.video import transform_video
@@ -70,3 +76,28 @@ def test_stylize_pipeline_runs_a_video_in_batches(tmp_path, style_ckpt, capsys):
     assert stylize_files(Johnson(style_ckpt, device="cpu"), jobs, strength=0.5, batch_size=4) == []
     assert len(probe(jobs[0][1])["frames"]) == 6 and probe(jobs[0][1])["audio"] == probe(src)["audio"]
     assert capsys.readouterr().out.startswith("stylize: done 6 frames, failed 0, ")
+
+
+def test_a_signal_that_pyav_swallows_still_stops_the_video(tmp_path, monkeypatch, capsys):
+    """SIGTERM handled while PyAV writes through Python's file: its callback catches only Exception, so it prints the
+    KeyboardInterrupt and drops the write. The run must still stop, with no file written, not finish a broken one."""
+    src = make_clip(tmp_path / "clip.mp4", frames=24, audio=False)
+    swallowed = []
+    monkeypatch.setattr(sys, "unraisablehook", swallowed.append)
+
+    class SignalledFile(io.FileIO):
+        writes = 0
+
+        def write(self, data):
+            SignalledFile.writes += 1
+            if SignalledFile.writes == 2:
+                signal.raise_signal(signal.SIGTERM)  # runs the handler here, inside PyAV's callback
+            return super().write(data)
+
+    monkeypatch.setattr(video, "open", lambda path, mode, **_: SignalledFile(path, mode), raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        stop_on_signals("stylize", lambda: transform_video(src, tmp_path / "out.mp4", lambda x: x, batch_size=1))
+    assert [type(u.exc_value) for u in swallowed] == [Interrupted] and "pyio" in str(swallowed[0].object)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert capsys.readouterr().err.endswith("Interrupted: (15, '')\nstylize: stopped by SIGTERM\n")  # Cython prints it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from difflib import get_close_matches
+from typing import TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
@@ -31,6 +32,7 @@ PATH_KEYS = (
     "export_dir",
     "out",
 )
+T = TypeVar("T")
 LINE = re.compile(r"^(?P<key>[A-Za-z_]\w*):\s*(?P<value>[^#]*?)\s*(?:#\s*(?P<doc>.*))?$")
 
 
@@ -51,29 +53,41 @@ def one_line_errors(prog: str, argv: Sequence[str] = ()):
         sys.exit(1)
 
 
-@contextmanager
-def stop_on_signals(prog: str):
-    """SIGTERM and SIGINT (Ctrl-C) raise Interrupted where the program is, so that the `finally` blocks on the way
-    out remove half-written files; then one line says what was stopped, and the exit code is 128 + the signal's.
+def stop_on_signals(prog: str, command: Callable[[], T]) -> T:
+    """Run `command()` with SIGTERM and SIGINT (Ctrl-C) raising Interrupted where the program is, so that the
+    `finally` blocks on the way out remove half-written files; then one line says what was stopped, and the exit
+    code is 128 + the signal's.
 
     For commands with no handling of their own (stylize); training saves and exports through Lightning's."""
 
     def stop(signum, frame):
+        Interrupted.received.append(signum)
         raise Interrupted(signum)
 
     # a signal ignored from the start stays ignored: a background job (`stylize.py ... &` in a script, nohup) inherits
     # SIGINT ignored so that the terminal's Ctrl-C spares it, as Python and training leave it (docs/reliability.md)
     wanted = [sig for sig in (signal.SIGTERM, signal.SIGINT) if signal.getsignal(sig) is not signal.SIG_IGN]
-    previous = {sig: signal.signal(sig, stop) for sig in wanted}
+    previous = {}
+
+    def restore():
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        Interrupted.received.clear()  # the record is of this command's signals only
+
+    # one frame, no context manager: a signal that comes as the handlers go in or out is caught here too, where one
+    # in a context manager's __exit__ would escape it as a traceback
     try:
-        yield
+        try:
+            for sig in wanted:
+                previous[sig] = signal.signal(sig, stop)
+            return command()
+        finally:
+            restore()
     except KeyboardInterrupt as interrupt:
+        restore()  # again: the signal may have cut the first short
         signum, doing = getattr(interrupt, "signum", signal.SIGINT), getattr(interrupt, "doing", "")
         print(f"{prog}: stopped by {signal.Signals(signum).name}{' ' + doing if doing else ''}", file=sys.stderr)
         sys.exit(128 + signum)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def config_keys(config_name: str) -> tuple[list[str], list[tuple[str, str, str]], list[tuple[str, str]]]:

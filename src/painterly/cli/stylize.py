@@ -37,6 +37,5 @@ def main() -> None:
     if sys.argv[1:] == ["list"]:  # `python stylize.py list`: the styles there are, and where each lives
         print(list_styles())
         return
-    with stop_on_signals("stylize"):
-        failures = launch("stylize", "stylize", stylize)
+    failures = stop_on_signals("stylize", lambda: launch("stylize", "stylize", stylize))
     sys.exit(1 if failures else 0)

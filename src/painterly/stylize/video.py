@@ -8,7 +8,7 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from painterly import PainterlyError
+from painterly import Interrupted, PainterlyError
 from painterly.stylize.files import atomic_path
 from painterly.stylize.images import from_pixels, to_pixels
 
@@ -56,13 +56,17 @@ def to_frames(images: np.ndarray, like):
 @contextmanager
 def output_container(path):
     """`av.open(path, "w")` on a file that Python opens, and so always closes. PyAV leaves its own file open when
-    writing the header fails (a full disk), and the deleted temporary would then keep the disk full."""
-    with open(path, "wb") as file:
+    writing the header fails (a full disk), and the deleted temporary would then keep the disk full.
+
+    Unbuffered, since FFmpeg buffers: a buffered file runs pending signal handlers after each write, inside PyAV's
+    callback, which swallows their exception (Interrupted.received)."""
+    with open(path, "wb", buffering=0) as file:
         target = av.open(file, "w")  # the format comes from file.name's extension
         try:
             yield target
         finally:
             target.close()
+        Interrupted.raise_if_received()  # one that PyAV swallowed dropped a write: the file is not whole
 
 
 def transform_video(src, dst, fn, batch_size: int = 8, size=None, overwrite: bool = True) -> int:
@@ -99,6 +103,7 @@ def transform_video(src, dst, fn, batch_size: int = 8, size=None, overwrite: boo
                         target.mux(video_out.encode(frame))
                     count += len(frames)
                     bar.update(len(frames))
+                    Interrupted.raise_if_received()
             if count == 0:
                 raise PainterlyError(f"{src}: no video frames")
             target.mux(video_out.encode(None))
