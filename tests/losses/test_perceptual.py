@@ -83,6 +83,34 @@ def test_loss_terms_match_hand_computation():
     torch.testing.assert_close(terms["total"], terms["content"] + terms["style"] + terms["tv"])
 
 
+def test_an_octave_adds_the_grams_of_both_images_at_half_size_by_hand():
+    loss = tiny_loss(style_weight=7.0, style_octaves=1)
+    generator = torch.Generator().manual_seed(0)
+    style, output = torch.rand(1, 3, 32, 32, generator=generator), torch.rand(2, 3, 24, 24, generator=generator)
+    loss.set_style(style)
+    terms = loss(output, output)
+
+    def means_of_2x2(images):  # the coarser octave, written out
+        return (
+            images[..., 0::2, 0::2] + images[..., 1::2, 0::2] + images[..., 0::2, 1::2] + images[..., 1::2, 1::2]
+        ) / 4
+
+    with torch.no_grad():
+        f_out, f_style = (loss.vgg(means_of_2x2(x), ["relu1_1", "relu2_1"]) for x in (output, style))
+    for name, w in [("relu1_1", 2.0), ("relu2_1", 0.5)]:
+        expected = 7.0 * w * ((gram_matrix(f_out[name]) - gram_matrix(f_style[name])) ** 2).mean()
+        torch.testing.assert_close(terms[f"style_{name}_octave1"], expected)
+        assert loss.style_target(name, 1).shape == loss.style_target(name).shape
+    full = {name: terms[f"style_{name}"] for name in ("relu1_1", "relu2_1")}
+    torch.testing.assert_close(
+        terms["style"], sum(full.values()) + terms["style_relu1_1_octave1"] + terms["style_relu2_1_octave1"]
+    )
+    without = tiny_loss(style_weight=7.0)
+    without.set_style(style)
+    for name, term in full.items():  # the full-size terms are those of the loss without octaves
+        torch.testing.assert_close(term, without(output, output)[f"style_{name}"])
+
+
 def test_zero_when_output_is_content_and_style_matches():
     loss = tiny_loss()
     image = torch.rand(1, 3, 16, 16)

@@ -34,6 +34,7 @@ def run(tmp_path_factory):
                 "~loss.style_layers",
                 "+loss.style_layers={relu1_1:1.0,relu2_1:2.0}",
                 "loss.patch_layers={relu2_1:0.5}",
+                "loss.style_octaves=1",
                 "data.resize=72",
                 "model.optimizer.lr=0.002",
                 "scheduler=cosine",
@@ -53,7 +54,7 @@ def test_resume_composes_the_checkpoints_recipe(run):
     assert cfg.model.net.width == 4 and cfg.model.net.num_residual == 1  # not the default network: no size mismatch
     assert cfg.data.image_size == 64 and cfg.style.size == 64 and cfg.style.name == "painting"
     assert dict(cfg.loss.style_layers) == {"relu1_1": 1.0, "relu2_1": 2.0}  # replaced, not merged into the default
-    assert dict(cfg.loss.patch_layers) == {"relu2_1": 0.5}
+    assert dict(cfg.loss.patch_layers) == {"relu2_1": 0.5} and cfg.loss.style_octaves == 1
     assert cfg.trainer.max_steps == 2 and cfg.hydra.run.dir == str(run)  # same run dir: one TensorBoard curve
     assert cfg.export_dir == str(run)  # a debug run stays out of checkpoints/ when resumed
     # the rest of the recipe: a resume that forgot these would go on training a different recipe, silently
@@ -168,6 +169,8 @@ def test_a_tampered_recipe_is_refused(run, tmp_path, field, value, problem):
         ({"tv_weight": {"_target_": "builtins.float", "_args_": ["1"]}}, "must be a finite non-negative number"),
         ({"patch_layers": {"relu9_9": 1.0}}, "unknown VGG19 layer"),
         ({"patch_layers": "relu2_1"}, "must map VGG19 layer names to weights"),
+        ({"style_octaves": "__import__('os')"}, "must be an integer in"),
+        ({"style_octaves": 9}, "must be an integer in"),
     ],
 )
 def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
@@ -178,12 +181,13 @@ def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
         resume_overrides([f"ckpt_path={tmp_path / 'evil.ckpt'}"])
 
 
-def test_a_checkpoint_from_before_the_patch_loss_resumes_without_one(run, tmp_path):
+def test_a_checkpoint_from_before_the_patch_loss_and_the_octaves_resumes_without_them(run, tmp_path):
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
-    del checkpoint["painterly"]["loss"]["patch_layers"]
+    del checkpoint["painterly"]["loss"]["patch_layers"], checkpoint["painterly"]["loss"]["style_octaves"]
     torch.save(checkpoint, tmp_path / "old.ckpt")
     args = [f"ckpt_path={tmp_path / 'old.ckpt'}"]
-    assert compose_config("train", [*args, *resume_overrides(args)]).loss.patch_layers is None
+    loss = compose_config("train", [*args, *resume_overrides(args)]).loss
+    assert loss.patch_layers is None and loss.style_octaves == 0
 
 
 @pytest.mark.parametrize("stop", [5, 4, 2])

@@ -1,5 +1,5 @@
 """Perceptual loss of Johnson et al.: content (feature MSE), style (Gram MSE) and total variation; optionally the
-patch (CNNMRF) loss of Li and Wand (2016) beside the Gram one."""
+Grams at coarser octaves too (Snelgrove 2017) and the patch (CNNMRF) loss of Li and Wand (2016)."""
 
 from collections.abc import Callable
 
@@ -39,6 +39,14 @@ def patch_loss(features: torch.Tensor, style_patches: torch.Tensor, unit_patches
         return F.mse_loss(flat, style_patches[nearest])
 
 
+def octaves(images: torch.Tensor, count: int) -> list[torch.Tensor]:
+    """`images`, then `count` coarser copies, each half the size of the one before (means of 2x2 pixels)."""
+    pyramid = [images]
+    for _ in range(count):
+        pyramid.append(F.avg_pool2d(pyramid[-1], 2))
+    return pyramid
+
+
 def total_variation(images: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference between neighbouring pixels."""
     dx = (images[..., :, 1:] - images[..., :, :-1]).abs().mean()
@@ -51,8 +59,11 @@ class PerceptualLoss(nn.Module):
 
     `vgg` builds the loss network for given layers (a partial of VGGFeatures). `content_layers` and `style_layers`
     map layer names to per-layer weights; a weight of 0 drops its layer (Hydra merges an experiment's map into
-    the default's, so 0 is how a config removes a layer). `patch_layers` maps layer names to the weights of their
-    patch loss, none by default. The style targets are computed once by `set_style` and kept as
+    the default's, so 0 is how a config removes a layer). `style_octaves` adds the Gram loss at that many coarser
+    octaves of the output and the painting, each weighted as the full size: a VGG layer's Gram sees structures up to
+    its receptive field, and an octave down that covers twice the painting (Snelgrove 2017, "High-resolution
+    multi-scale neural texture synthesis"). `patch_layers` maps layer names to the weights of their patch loss, none
+    by default. The style targets are computed once by `set_style` and kept as
     (non-persistent) buffers, so they follow the module across devices.
     """
 
@@ -65,6 +76,7 @@ class PerceptualLoss(nn.Module):
         style_weight: float = 1.0,
         tv_weight: float = 0.0,
         patch_layers: dict | None = None,
+        style_octaves: int = 0,
     ):
         super().__init__()
         self.content_layers = {name: w for name, w in content_layers.items() if w}
@@ -73,6 +85,7 @@ class PerceptualLoss(nn.Module):
             if not layers:
                 raise PainterlyError(f"loss.{key}: every weight is 0; keep at least one layer")
         self.patch_layers = {name: w for name, w in (patch_layers or {}).items() if w}
+        self.style_octaves = style_octaves
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         wanted = [*self.content_layers, *self.style_layers, *self.patch_layers]
         self.vgg = vgg(layers=wanted)  # built only as deep as needed
@@ -80,17 +93,19 @@ class PerceptualLoss(nn.Module):
 
     @torch.no_grad()
     def set_style(self, style_image: torch.Tensor) -> None:
-        """Compute the target Grams (and patches) from one (1, 3, H, W) style image in [0, 1]."""
+        """Compute the target Grams (at each octave, and patches) from one (1, 3, H, W) style image in [0, 1]."""
         features = self.vgg(style_image, [*self.style_layers, *self.patch_layers])
-        for name in self.style_layers:
-            self.register_buffer(f"gram_{name}", gram_matrix(features[name]), persistent=False)
+        for octave, image in enumerate(octaves(style_image, self.style_octaves)):
+            grams = features if octave == 0 else self.vgg(image, self.style_layers)
+            for name in self.style_layers:
+                self.register_buffer(at_octave(f"gram_{name}", octave), gram_matrix(grams[name]), persistent=False)
         for name in self.patch_layers:  # and their unit-length twins, once here rather than at every step
             style_patches = patches(features[name].float())[0]
             self.register_buffer(f"patches_{name}", style_patches, persistent=False)
             self.register_buffer(f"unit_patches_{name}", F.normalize(style_patches, dim=1), persistent=False)
 
-    def style_target(self, name: str) -> torch.Tensor:
-        return getattr(self, f"gram_{name}")
+    def style_target(self, name: str, octave: int = 0) -> torch.Tensor:
+        return getattr(self, at_octave(f"gram_{name}", octave))
 
     def style_patches(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         return getattr(self, f"patches_{name}"), getattr(self, f"unit_patches_{name}")
@@ -100,20 +115,22 @@ class PerceptualLoss(nn.Module):
         return self.vgg(content, self.content_layers)
 
     def forward(self, output: torch.Tensor, content) -> dict[str, torch.Tensor]:
-        """Weighted loss terms (content, style, tv, total; style_<layer> for each style layer; patch and
-        patch_<layer> where there are patch layers) for the stylized
-        `output` (B, 3, H, W) in [0, 1] of `content`: the content images, or their `content_targets` when they are
-        fixed (as in the Gatys method)."""
+        """Weighted loss terms (content, style, tv, total; style_<layer> for each style layer, and
+        style_<layer>_octave<k> at each coarser octave; patch and patch_<layer> where there are patch layers) for the
+        stylized `output` (B, 3, H, W) in [0, 1] of `content`: the content images, or their `content_targets` when
+        they are fixed (as in the Gatys method)."""
         targets = content if isinstance(content, dict) else self.content_targets(content)
         features = self.vgg(output, self.layers)
         content_loss = sum(
             w * F.mse_loss(features[n].float(), targets[n].float()) for n, w in self.content_layers.items()
         )
         weights = {n: self.style_weight * w for n, w in self.style_layers.items()}
-        by_layer = {
-            f"style_{n}": w * F.mse_loss(gram_matrix(features[n]), self.style_target(n).expand(len(output), -1, -1))
-            for n, w in weights.items()
-        }
+        by_layer = {}
+        for octave, image in enumerate(octaves(output, self.style_octaves)):
+            grams = features if octave == 0 else self.vgg(image, self.style_layers)
+            for n, w in weights.items():
+                target = self.style_target(n, octave).expand(len(output), -1, -1)
+                by_layer[at_octave(f"style_{n}", octave)] = w * F.mse_loss(gram_matrix(grams[n]), target)
         by_patch = {
             f"patch_{n}": w * patch_loss(features[n], *self.style_patches(n)) for n, w in self.patch_layers.items()
         }
@@ -126,3 +143,8 @@ class PerceptualLoss(nn.Module):
             terms["patch"] = sum(by_patch.values())
         terms["total"] = sum(terms.values())
         return terms | by_layer | by_patch  # style_<layer>, patch_<layer>: each layer's weighted share
+
+
+def at_octave(name: str, octave: int) -> str:
+    """A Gram buffer's or term's name at an octave: gram_relu3_1 at full size, gram_relu3_1_octave1 one octave down."""
+    return f"{name}_octave{octave}" if octave else name

@@ -96,6 +96,8 @@ def kept_values(record: dict) -> dict:
         values[f"loss.{key}"] = layer_weights(loss.get(key), f"loss.{key}")
     for key in ("content_weight", "style_weight", "tv_weight"):
         values[f"loss.{key}"] = weight(loss.get(key), f"loss.{key}")
+    # absent before the octaves existed: none
+    values["loss.style_octaves"] = integer(loss.get("style_octaves", 0), "loss.style_octaves", 0, 4)
     patch = loss.get("patch_layers")  # absent before the patch loss existed; null when off
     values["loss.patch_layers"] = None if patch is None else layer_weights(patch, "loss.patch_layers")
     return values
