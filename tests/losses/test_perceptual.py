@@ -163,3 +163,9 @@ def test_a_zero_weight_drops_its_layer():
     assert loss.layers == ["relu1_1"] and loss.vgg.names[-1] == "relu1_1"  # the VGG is not built deeper
     with pytest.raises(PainterlyError, match="^loss.style_layers: every weight is 0; keep at least one layer$"):
         PerceptualLoss(vgg, {"relu1_1": 1.0}, {"relu1_1": 0.0})
+
+
+@pytest.mark.parametrize("octaves", [-1, 5, 1.5, "1"])
+def test_style_octaves_out_of_range_is_one_line(octaves):
+    with pytest.raises(PainterlyError, match=r"^loss.style_octaves must be a whole number from 0 to 4, not "):
+        tiny_loss(style_octaves=octaves)

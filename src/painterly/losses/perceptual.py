@@ -20,6 +20,8 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 
 
 PATCH = 3  # 3x3 neural patches, as Li and Wand (2016)
+# four octaves down, a 256 px crop is 16 px: relu5_1 (stride 16) is one cell there, with no Gram worth the name
+MAX_OCTAVES = 4
 
 
 def patches(features: torch.Tensor) -> torch.Tensor:
@@ -85,6 +87,10 @@ class PerceptualLoss(nn.Module):
             if not layers:
                 raise PainterlyError(f"loss.{key}: every weight is 0; keep at least one layer")
         self.patch_layers = {name: w for name, w in (patch_layers or {}).items() if w}
+        if not (type(style_octaves) is int and 0 <= style_octaves <= MAX_OCTAVES):
+            raise PainterlyError(
+                f"loss.style_octaves must be a whole number from 0 to {MAX_OCTAVES}, not {style_octaves!r}"
+            )
         self.style_octaves = style_octaves
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         wanted = [*self.content_layers, *self.style_layers, *self.patch_layers]

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from painterly import PainterlyError
 from painterly.config import compose_config
 from painterly.io.checkpoint import check_style_name, model_spec, read_checkpoint
+from painterly.losses.perceptual import MAX_OCTAVES
 from painterly.losses.vgg import layer_names
 
 LAYERS = set(layer_names("vgg19"))
@@ -97,7 +98,7 @@ def kept_values(record: dict) -> dict:
     for key in ("content_weight", "style_weight", "tv_weight"):
         values[f"loss.{key}"] = weight(loss.get(key), f"loss.{key}")
     # absent before the octaves existed: none
-    values["loss.style_octaves"] = integer(loss.get("style_octaves", 0), "loss.style_octaves", 0, 4)
+    values["loss.style_octaves"] = integer(loss.get("style_octaves", 0), "loss.style_octaves", 0, MAX_OCTAVES)
     patch = loss.get("patch_layers")  # absent before the patch loss existed; null when off
     values["loss.patch_layers"] = None if patch is None else layer_weights(patch, "loss.patch_layers")
     return values
