@@ -111,6 +111,30 @@ def test_an_octave_adds_the_grams_of_both_images_at_half_size_by_hand():
         torch.testing.assert_close(term, without(output, output)[f"style_{name}"])
 
 
+def test_octave_layers_take_only_their_layers_at_their_factor_by_hand():
+    loss = tiny_loss(style_weight=7.0, style_octaves=2, style_octave_layers={"relu2_1": 0.25, "relu1_1": 0.0})
+    generator = torch.Generator().manual_seed(0)
+    style, output = torch.rand(1, 3, 32, 32, generator=generator), torch.rand(2, 3, 24, 24, generator=generator)
+    loss.set_style(style)
+    terms = loss(output, output)
+    everywhere = tiny_loss(style_weight=7.0, style_octaves=2)
+    everywhere.set_style(style)
+    all_terms = everywhere(output, output)
+    assert not any(key.startswith("style_relu1_1_octave") for key in terms)  # a factor of 0 drops the layer
+    for octave in (1, 2):  # 0.25 of the term at the layer's full weight, at each octave (not 0.25 squared at 2)
+        key = f"style_relu2_1_octave{octave}"
+        torch.testing.assert_close(terms[key], 0.25 * all_terms[key])
+    full = terms["style_relu1_1"] + terms["style_relu2_1"]
+    torch.testing.assert_close(terms["style"], full + terms["style_relu2_1_octave1"] + terms["style_relu2_1_octave2"])
+
+
+def test_an_octave_layer_that_is_not_a_style_layer_is_one_line():
+    with pytest.raises(PainterlyError, match=r"^loss.style_octave_layers: relu4_1 is not a style layer; choose from "):
+        tiny_loss(style_octaves=1, style_octave_layers={"relu4_1": 1.0})
+    with pytest.raises(PainterlyError, match=r"^loss.style_octave_layers: every factor is 0"):
+        tiny_loss(style_octaves=1, style_octave_layers={"relu1_1": 0})
+
+
 def test_zero_when_output_is_content_and_style_matches():
     loss = tiny_loss()
     image = torch.rand(1, 3, 16, 16)

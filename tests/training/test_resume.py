@@ -35,6 +35,7 @@ def run(tmp_path_factory):
                 "+loss.style_layers={relu1_1:1.0,relu2_1:2.0}",
                 "loss.patch_layers={relu2_1:0.5}",
                 "loss.style_octaves=1",
+                "loss.style_octave_layers={relu2_1:0.5}",
                 "data.resize=72",
                 "model.optimizer.lr=0.002",
                 "scheduler=cosine",
@@ -55,6 +56,7 @@ def test_resume_composes_the_checkpoints_recipe(run):
     assert cfg.data.image_size == 64 and cfg.style.size == 64 and cfg.style.name == "painting"
     assert dict(cfg.loss.style_layers) == {"relu1_1": 1.0, "relu2_1": 2.0}  # replaced, not merged into the default
     assert dict(cfg.loss.patch_layers) == {"relu2_1": 0.5} and cfg.loss.style_octaves == 1
+    assert dict(cfg.loss.style_octave_layers) == {"relu2_1": 0.5}
     assert cfg.trainer.max_steps == 2 and cfg.hydra.run.dir == str(run)  # same run dir: one TensorBoard curve
     assert cfg.export_dir == str(run)  # a debug run stays out of checkpoints/ when resumed
     # the rest of the recipe: a resume that forgot these would go on training a different recipe, silently
@@ -171,6 +173,8 @@ def test_a_tampered_recipe_is_refused(run, tmp_path, field, value, problem):
         ({"patch_layers": "relu2_1"}, "must map VGG19 layer names to weights"),
         ({"style_octaves": "__import__('os')"}, "must be an integer in"),
         ({"style_octaves": 9}, "must be an integer in"),
+        ({"style_octave_layers": {"relu2_1": -1.0}}, "must be a finite non-negative number"),
+        ({"style_octave_layers": ["relu2_1"]}, "must map VGG19 layer names to weights"),
     ],
 )
 def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
@@ -183,11 +187,12 @@ def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
 
 def test_a_checkpoint_from_before_the_patch_loss_and_the_octaves_resumes_without_them(run, tmp_path):
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
-    del checkpoint["painterly"]["loss"]["patch_layers"], checkpoint["painterly"]["loss"]["style_octaves"]
+    for key in ("patch_layers", "style_octaves", "style_octave_layers"):
+        del checkpoint["painterly"]["loss"][key]
     torch.save(checkpoint, tmp_path / "old.ckpt")
     args = [f"ckpt_path={tmp_path / 'old.ckpt'}"]
     loss = compose_config("train", [*args, *resume_overrides(args)]).loss
-    assert loss.patch_layers is None and loss.style_octaves == 0
+    assert loss.patch_layers is None and loss.style_octaves == 0 and loss.style_octave_layers is None
 
 
 @pytest.mark.parametrize("stop", [5, 4, 2])

@@ -62,11 +62,12 @@ class PerceptualLoss(nn.Module):
     `vgg` builds the loss network for given layers (a partial of VGGFeatures). `content_layers` and `style_layers`
     map layer names to per-layer weights; a weight of 0 drops its layer (Hydra merges an experiment's map into
     the default's, so 0 is how a config removes a layer). `style_octaves` adds the Gram loss at that many coarser
-    octaves of the output and the painting, each weighted as the full size: a VGG layer's Gram sees structures up to
-    its receptive field, and an octave down that covers twice the painting (Snelgrove 2017, "High-resolution
-    multi-scale neural texture synthesis"). `patch_layers` maps layer names to the weights of their patch loss, none
-    by default. The style targets are computed once by `set_style` and kept as
-    (non-persistent) buffers, so they follow the module across devices.
+    octaves of the output and the painting, by default weighted as the full size: a VGG layer's Gram sees structures
+    up to its receptive field, and an octave down that covers twice the painting (Snelgrove 2017, "High-resolution
+    multi-scale neural texture synthesis"). `style_octave_layers` maps the style layers taken at the coarser octaves
+    to a factor on their full-size weight; null takes every style layer at its full-size weight. `patch_layers` maps
+    layer names to the weights of their patch loss, none by default. The style targets are computed once by
+    `set_style` and kept as (non-persistent) buffers, so they follow the module across devices.
     """
 
     def __init__(
@@ -79,6 +80,7 @@ class PerceptualLoss(nn.Module):
         tv_weight: float = 0.0,
         patch_layers: dict | None = None,
         style_octaves: int = 0,
+        style_octave_layers: dict | None = None,
     ):
         super().__init__()
         self.content_layers = {name: w for name, w in content_layers.items() if w}
@@ -92,6 +94,15 @@ class PerceptualLoss(nn.Module):
                 f"loss.style_octaves must be a whole number from 0 to {MAX_OCTAVES}, not {style_octaves!r}"
             )
         self.style_octaves = style_octaves
+        factors = {name: 1.0 for name in self.style_layers} if style_octave_layers is None else style_octave_layers
+        self.octave_layers = {name: f for name, f in factors.items() if f}
+        if unknown := sorted(set(self.octave_layers) - set(self.style_layers)):
+            raise PainterlyError(
+                f"loss.style_octave_layers: {', '.join(unknown)} is not a style layer; choose from "
+                f"{', '.join(self.style_layers)}"
+            )
+        if style_octaves and not self.octave_layers:
+            raise PainterlyError("loss.style_octave_layers: every factor is 0; keep one layer or set style_octaves=0")
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         wanted = [*self.content_layers, *self.style_layers, *self.patch_layers]
         self.vgg = vgg(layers=wanted)  # built only as deep as needed
@@ -102,8 +113,8 @@ class PerceptualLoss(nn.Module):
         """Compute the target Grams (at each octave, and patches) from one (1, 3, H, W) style image in [0, 1]."""
         features = self.vgg(style_image, [*self.style_layers, *self.patch_layers])
         for octave, image in enumerate(octaves(style_image, self.style_octaves)):
-            grams = features if octave == 0 else self.vgg(image, self.style_layers)
-            for name in self.style_layers:
+            grams = features if octave == 0 else self.vgg(image, self.octave_layers)
+            for name in self.style_layers if octave == 0 else self.octave_layers:
                 self.register_buffer(at_octave(f"gram_{name}", octave), gram_matrix(grams[name]), persistent=False)
         for name in self.patch_layers:  # and their unit-length twins, once here rather than at every step
             style_patches = patches(features[name].float())[0]
@@ -122,19 +133,20 @@ class PerceptualLoss(nn.Module):
 
     def forward(self, output: torch.Tensor, content) -> dict[str, torch.Tensor]:
         """Weighted loss terms (content, style, tv, total; style_<layer> for each style layer, and
-        style_<layer>_octave<k> at each coarser octave; patch and patch_<layer> where there are patch layers) for the
-        stylized `output` (B, 3, H, W) in [0, 1] of `content`: the content images, or their `content_targets` when
-        they are fixed (as in the Gatys method)."""
+        style_<layer>_octave<k> for each octave layer at each coarser octave; patch and patch_<layer> where there are
+        patch layers) for the stylized `output` (B, 3, H, W) in [0, 1] of `content`: the content images, or their
+        `content_targets` when they are fixed (as in the Gatys method)."""
         targets = content if isinstance(content, dict) else self.content_targets(content)
         features = self.vgg(output, self.layers)
         content_loss = sum(
             w * F.mse_loss(features[n].float(), targets[n].float()) for n, w in self.content_layers.items()
         )
-        weights = {n: self.style_weight * w for n, w in self.style_layers.items()}
+        full = {n: self.style_weight * w for n, w in self.style_layers.items()}
+        coarse = {n: full[n] * f for n, f in self.octave_layers.items()}  # at each octave layer's factor
         by_layer = {}
         for octave, image in enumerate(octaves(output, self.style_octaves)):
-            grams = features if octave == 0 else self.vgg(image, self.style_layers)
-            for n, w in weights.items():
+            grams = features if octave == 0 else self.vgg(image, self.octave_layers)
+            for n, w in (coarse if octave else full).items():
                 target = self.style_target(n, octave).expand(len(output), -1, -1)
                 by_layer[at_octave(f"style_{n}", octave)] = w * F.mse_loss(gram_matrix(grams[n]), target)
         by_patch = {
