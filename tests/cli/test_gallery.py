@@ -14,11 +14,13 @@ def test_grid_has_a_row_per_photo_and_a_column_per_style(tmp_path):
     grid = Image.open(path)
     cell = 32 + 4  # cells are padded by 4 pixels
     assert grid.width == 3 * cell + 4  # photo column + two styles
-    assert grid.height - 24 == 4 * cell + 4  # header, then the paintings' row + three photos
-    # the stylized cells differ between the two styles
+    # a 24 px header, the (square) paintings' row, then three rows of 4:3 photos, each as tall as its photos at 32 px
+    assert grid.height == 24 + 4 + cell + 3 * (24 + 4)
     pixels = torch.tensor(np.array(grid.convert("RGB")), dtype=torch.float32)
-    first, second = (pixels[24 + cell + 4 : 24 + 2 * cell, 4 + k * cell : (k + 1) * cell] for k in (1, 2))
-    assert (first - second).abs().mean() > 1
+    top = 24 + 4 + cell  # the first photo's row
+    photo, first, second = (pixels[top : top + 24, 4 + k * cell : (k + 1) * cell] for k in (0, 1, 2))
+    assert (first - second).abs().mean() > 1  # the stylized cells differ between the two styles
+    assert max(photo[0].mean(), photo[-1].mean()) < 200  # no white bands: the photo fills its row
     corner = pixels[24 + 4 : 24 + cell, 4:cell]  # says what the top row is, on white (a grey cell is a skipped method)
     assert corner.mean() > 230 and corner.min() < 100
 
@@ -30,4 +32,5 @@ def test_scale_rows_render_one_photo_at_each_size_and_say_which(tmp_path):
         [ckpt], photos, tmp_path / "gallery.png", size=32, device="cpu", scale_photo=photos[0], scales=[48, 96]
     )
     grid = Image.open(path)
-    assert grid.height - 24 == 4 * (32 + 4) + 4  # the paintings' row, the photo, then one row per scale
+    # the (square) paintings' row, then rows of the 4:3 photo, 24 px tall at 32 px: as is, then one row per scale
+    assert grid.height == 24 + 4 + (32 + 4) + 3 * (24 + 4)

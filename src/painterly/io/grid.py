@@ -1,30 +1,32 @@
 """Labelled grids of images as one PNG: the evaluation sheet and the style gallery."""
 
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from torchvision.transforms.v2 import functional as TF
-from torchvision.utils import make_grid
 
 from painterly.io.tensors import resize_long
-from painterly.stylize.images import save_image, to_array
+from painterly.stylize.images import save_image
+
+PAD, HEADER = 4, 24  # pixels between cells; the height of the column labels
 
 
-def fit(image: torch.Tensor, size: int) -> torch.Tensor:
-    """(3, h, w) -> (3, size, size): shrunk to fit and centred on white."""
-    image = resize_long(image, size)
-    h, w = image.shape[-2:]
-    top, left = (size - h) // 2, (size - w) // 2
-    return F.pad(image, (left, size - w - left, top, size - h - top), value=1.0)
+def row_height(row: list[torch.Tensor | str | None], size: int) -> int:
+    """The height of the tallest image in `row` once its long side is `size`: a row of 4:3 photos is 3/4 of a square,
+    not a square with white bands (a row of text or grey cells only is square)."""
+    heights = [round(size * cell.shape[-2] / max(cell.shape[-2:])) for cell in row if isinstance(cell, torch.Tensor)]
+    return max(heights, default=size)
 
 
-def cell_image(cell: torch.Tensor | str | None, size: int) -> torch.Tensor:
-    """A (3, size, size) cell: an image fitted to it, a text on white, or grey for None (a skipped method)."""
+def cell_image(cell: torch.Tensor | str | None, size: int, height: int) -> Image.Image:
+    """A `size` x `height` cell: an image shrunk to fit and centred on white, a text on white, or grey for None
+    (a skipped method)."""
+    canvas = Image.new("RGB", (size, height), "white" if cell is not None else (217, 217, 217))
     if isinstance(cell, str):
-        text = Image.new("RGB", (size, size), "white")
-        ImageDraw.Draw(text).text((size // 2, size // 2), cell, fill="black", anchor="mm")
-        return torch.from_numpy(to_array(text))
-    return fit(cell, size) if cell is not None else torch.full((3, size, size), 0.85)
+        ImageDraw.Draw(canvas).text((size // 2, height // 2), cell, fill="black", anchor="mm")
+    elif cell is not None:
+        image = TF.to_pil_image(resize_long(cell, size).clamp(0, 1))
+        canvas.paste(image, ((size - image.width) // 2, (height - image.height) // 2))
+    return canvas
 
 
 def write_grid(
@@ -35,19 +37,20 @@ def write_grid(
     captions: dict[int, str] | None = None,
 ) -> None:
     """One row per photo, one labelled column per entry; a cell is an image, a text, or None (grey: a skipped method).
+    Each row is as tall as its tallest image.
 
-    `captions` writes a line under the first cell of the rows it names (row index -> text)."""
-    cells = [cell_image(cell, size) for row in rows for cell in row]
-    grid = TF.to_pil_image(make_grid(cells, nrow=len(labels), padding=4, pad_value=1.0))
-    header = Image.new("RGB", (grid.width, 24), "white")
-    draw = ImageDraw.Draw(header)
-    for i, label in enumerate(labels):
-        draw.text((4 + i * (size + 4) + size // 2, 12), label, fill="black", anchor="mm")
-    sheet = Image.new("RGB", (grid.width, grid.height + header.height), "white")
-    sheet.paste(header)
-    sheet.paste(grid, (0, header.height))
+    `captions` writes a line at the foot of the first cell of the rows it names (row index -> text)."""
+    heights = [row_height(row, size) for row in rows]
+    sheet = Image.new("RGB", (PAD + len(labels) * (size + PAD), HEADER + PAD + sum(h + PAD for h in heights)), "white")
     draw = ImageDraw.Draw(sheet)
-    for row, caption in (captions or {}).items():
-        bottom = header.height + (row + 1) * (size + 4)
-        draw.text((4 + size // 2, bottom - 6), caption, fill="black", anchor="md", stroke_width=2, stroke_fill="white")
+    for i, label in enumerate(labels):
+        draw.text((PAD + i * (size + PAD) + size // 2, HEADER // 2), label, fill="black", anchor="mm")
+    top = HEADER + PAD
+    for r, (row, height) in enumerate(zip(rows, heights, strict=True)):
+        for i, cell in enumerate(row):
+            sheet.paste(cell_image(cell, size, height), (PAD + i * (size + PAD), top))
+        if captions and r in captions:
+            foot = (PAD + size // 2, top + height - 6)
+            draw.text(foot, captions[r], fill="black", anchor="md", stroke_width=2, stroke_fill="white")
+        top += height + PAD
     save_image(sheet, path)
