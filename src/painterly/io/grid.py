@@ -10,21 +10,14 @@ from painterly.stylize.images import save_image
 PAD, HEADER = 4, 24  # pixels between cells; the height of the column labels
 
 
-def row_height(row: list[torch.Tensor | str | None], size: int) -> int:
-    """The height of the tallest image in `row` once its long side is `size`: a row of 4:3 photos is 3/4 of a square,
-    not a square with white bands (a row of text or grey cells only is square)."""
-    heights = [round(size * cell.shape[-2] / max(cell.shape[-2:])) for cell in row if isinstance(cell, torch.Tensor)]
-    return max(heights, default=size)
-
-
 def cell_image(cell: torch.Tensor | str | None, size: int, height: int) -> Image.Image:
-    """A `size` x `height` cell: an image shrunk to fit and centred on white, a text on white, or grey for None
-    (a skipped method)."""
+    """A `size` x `height` cell: an image (already fitted to `size`) centred on white, a text on white, or grey for
+    None (a skipped method)."""
     canvas = Image.new("RGB", (size, height), "white" if cell is not None else (217, 217, 217))
     if isinstance(cell, str):
         ImageDraw.Draw(canvas).text((size // 2, height // 2), cell, fill="black", anchor="mm")
     elif cell is not None:
-        image = TF.to_pil_image(resize_long(cell, size).clamp(0, 1))
+        image = TF.to_pil_image(cell.clamp(0, 1))
         canvas.paste(image, ((size - image.width) // 2, (height - image.height) // 2))
     return canvas
 
@@ -40,7 +33,10 @@ def write_grid(
     Each row is as tall as its tallest image.
 
     `captions` writes a line at the foot of the first cell of the rows it names (row index -> text)."""
-    heights = [row_height(row, size) for row in rows]
+    rows = [[resize_long(cell, size) if isinstance(cell, torch.Tensor) else cell for cell in row] for row in rows]
+    # as tall as the tallest image: a row of 4:3 photos is 3/4 of a square, not a square with white bands (a row of
+    # text or grey cells only is square)
+    heights = [max((cell.shape[-2] for cell in row if isinstance(cell, torch.Tensor)), default=size) for row in rows]
     sheet = Image.new("RGB", (PAD + len(labels) * (size + PAD), HEADER + PAD + sum(h + PAD for h in heights)), "white")
     draw = ImageDraw.Draw(sheet)
     for i, label in enumerate(labels):

@@ -99,12 +99,10 @@ def kept_values(record: dict) -> dict:
         values[f"loss.{key}"] = weight(loss.get(key), f"loss.{key}")
     # absent before the octaves existed: none
     values["loss.style_octaves"] = integer(loss.get("style_octaves", 0), "loss.style_octaves", 0, MAX_OCTAVES)
-    octave_layers = loss.get("style_octave_layers")  # absent before it existed; null: every style layer
-    values["loss.style_octave_layers"] = (
-        None if octave_layers is None else layer_weights(octave_layers, "loss.style_octave_layers")
-    )
-    patch = loss.get("patch_layers")  # absent before the patch loss existed; null when off
-    values["loss.patch_layers"] = None if patch is None else layer_weights(patch, "loss.patch_layers")
+    # absent before they existed; null: the octaves take every style layer, and no patch loss
+    for key in ("style_octave_layers", "patch_layers"):
+        layers = loss.get(key)
+        values[f"loss.{key}"] = None if layers is None else layer_weights(layers, f"loss.{key}")
     return values
 
 
