@@ -103,3 +103,25 @@ class RunInfo(L.Callback):
             per_step = (now - start) / max(1, step - first)
             print(f"step {step}/{total}: {per_step:.2f} s/step, about {duration(per_step * (total - step))} to go")
             self.told_eta = True
+
+
+class ModelCheckpoint(L.pytorch.callbacks.ModelCheckpoint):
+    """Lightning's, with last.ckpt always at the step a Ctrl-C stopped at.
+
+    A scheduled save writes step_N.ckpt, then last.ckpt. Lightning marks the step saved after the first, so a Ctrl-C
+    between the two (or inside the second, which is atomic) left last.ckpt one save behind, and its exception save
+    skipped the step as saved already: the partial style was at step 4 and last.ckpt at 2 (CI, twenty-first session).
+    SIGTERM stops only between steps, so only Ctrl-C can land there.
+    """
+
+    saving = False
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.saving = True
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        self.saving = False
+
+    def on_exception(self, trainer, pl_module, exception):
+        if self.saving:  # this step's files may be half done: Lightning's exception save then writes both again
+            self._last_global_step_saved = -1
+        super().on_exception(trainer, pl_module, exception)
