@@ -9,6 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
+from painterly.config import compose_config
+
 
 @pytest.fixture(autouse=True, scope="session")
 def onnx_cache(tmp_path_factory):
@@ -45,6 +47,23 @@ def style_image(tmp_path):
     stripes[:, ::3, 2] = 200
     Image.fromarray(stripes.numpy()).save(path)
     return path
+
+
+def fast_config(tmp_path, photo_dir, style_image, *overrides, run="run"):
+    """A `python train.py debug=fast` config on `photo_dir` and `style_image`, its run dir and export in `tmp_path`."""
+    return compose_config(
+        "train",
+        [
+            "debug=fast",
+            f"data.root={photo_dir}",
+            "data.num_holdout=2",
+            f"style.image={style_image}",
+            f"paths.output_dir={tmp_path / run}",
+            f"export_dir={tmp_path / 'export'}",
+            "trainer.enable_progress_bar=false",
+            *overrides,
+        ],
+    )
 
 
 def make_style_checkpoint(path, seed=0):

@@ -18,29 +18,13 @@ from painterly.config import ROOT, compose_config
 from painterly.io.checkpoint import load_style
 from painterly.stylize.checkpoints import cached_onnx_path, resolve_checkpoint
 
-from conftest import sigint_at
+from conftest import fast_config, sigint_at
 from helpers.run_if import run_if
-
-
-def config(tmp_path, photo_dir, style_image, *overrides, run="run"):
-    return compose_config(
-        "train",
-        [
-            "debug=fast",
-            f"data.root={photo_dir}",
-            "data.num_holdout=2",
-            f"style.image={style_image}",
-            f"paths.output_dir={tmp_path / run}",
-            f"export_dir={tmp_path / 'export'}",
-            "trainer.enable_progress_bar=false",
-            *overrides,
-        ],
-    )
 
 
 def test_fit_logs_and_exports(tmp_path, photo_dir, style_image, capsys):
     with warnings.catch_warnings(record=True) as caught:
-        path = train(config(tmp_path, photo_dir, style_image, "style.working_size=300"))
+        path = train(fast_config(tmp_path, photo_dir, style_image, "style.working_size=300"))
     # None from painterly, nor the ones this design once caused. (Lightning's about the host, e.g. "GPU available
     # but not used" or "few workers", depend on the machine running the tests.)
     ours = [
@@ -83,11 +67,11 @@ def test_fit_logs_and_exports(tmp_path, photo_dir, style_image, capsys):
 
 
 def test_resume_keeps_step_count_and_optimizer_state(tmp_path, photo_dir, style_image):
-    train(config(tmp_path, photo_dir, style_image, "trainer.max_steps=2", run="first"))
+    train(fast_config(tmp_path, photo_dir, style_image, "trainer.max_steps=2", run="first"))
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["global_step"] == 2
 
-    resumed_elsewhere = config(
+    resumed_elsewhere = fast_config(
         tmp_path, photo_dir, style_image, "trainer.max_steps=4", f"ckpt_path={last}", "overwrite=true", run="second"
     )
     with pytest.warns(UserWarning, match="dirpath has changed"):  # Lightning's true word on a resume into a new dir
@@ -100,7 +84,7 @@ def test_resume_keeps_step_count_and_optimizer_state(tmp_path, photo_dir, style_
 
 
 def test_lightning_checkpoint_loads_as_a_style(tmp_path, photo_dir, style_image):
-    exported = train(config(tmp_path, photo_dir, style_image))
+    exported = train(fast_config(tmp_path, photo_dir, style_image))
     from_run, record = load_style(tmp_path / "run" / "checkpoints" / "last.ckpt")
     from_export, _ = load_style(exported)
     assert record["style"]["name"] == "painting"
@@ -112,9 +96,9 @@ def test_export_never_clobbers_an_existing_style(tmp_path, photo_dir, style_imag
     shipped = tmp_path / "export" / "painting.pt"
     shipped.parent.mkdir()
     shipped.write_bytes(b"shipped")
-    path = train(config(tmp_path, photo_dir, style_image))
+    path = train(fast_config(tmp_path, photo_dir, style_image))
     assert shipped.read_bytes() == b"shipped" and path == tmp_path / "run" / "painting.pt" and path.exists()
-    assert train(config(tmp_path, photo_dir, style_image, "overwrite=true", run="again")) == shipped
+    assert train(fast_config(tmp_path, photo_dir, style_image, "overwrite=true", run="again")) == shipped
     assert torch.load(shipped, weights_only=True)["style"]["name"] == "painting"
 
 
@@ -122,7 +106,7 @@ def test_corrupt_photos_are_skipped_and_counted(tmp_path, photo_dir, style_image
     (photo_dir / "zero.jpg").write_bytes(b"")
     (photo_dir / "truncated.jpg").write_bytes((photo_dir / "photo_0.jpg").read_bytes()[:200])
     (photo_dir / "text.png").write_text("not an image")
-    train(config(tmp_path, photo_dir, style_image, "data.num_holdout=0", "trainer.max_steps=8"))
+    train(fast_config(tmp_path, photo_dir, style_image, "data.num_holdout=0", "trainer.max_steps=8"))
     out = capsys.readouterr().out
     named = {line.rsplit("/", 1)[-1] for line in out.splitlines() if line.startswith("warning: skipping unreadable")}
     assert named == {"zero.jpg", "truncated.jpg", "text.png"}  # each named once, as it comes (the first few)
@@ -131,13 +115,13 @@ def test_corrupt_photos_are_skipped_and_counted(tmp_path, photo_dir, style_image
 
 def test_missing_dataset_fails_in_one_line(tmp_path, style_image):
     with pytest.raises(PainterlyError) as error:
-        train(config(tmp_path, tmp_path / "nowhere", style_image))
+        train(fast_config(tmp_path, tmp_path / "nowhere", style_image))
     assert "\n" not in str(error.value) and "data=samples" in str(error.value) and "nowhere" in str(error.value)
 
 
 def test_a_bad_loss_network_file_fails_in_one_line(tmp_path, photo_dir, style_image):
     with pytest.raises(PainterlyError, match=r"missing\.pth: cannot read VGG weights"):
-        train(config(tmp_path, photo_dir, style_image, f"loss.vgg.weights={tmp_path / 'missing.pth'}"))
+        train(fast_config(tmp_path, photo_dir, style_image, f"loss.vgg.weights={tmp_path / 'missing.pth'}"))
 
 
 def test_unknown_style_is_one_line_listing_the_styles():
@@ -178,7 +162,7 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, ph
     )
     saved_step = torch.load(last, weights_only=True)["global_step"]  # never half-written, even when killed
     assert saved_step >= 4 and saved_step % 2 == 0
-    resumed_elsewhere = config(
+    resumed_elsewhere = fast_config(
         tmp_path, photo_dir, style_image, f"trainer.max_steps={saved_step + 2}", f"ckpt_path={last}"
     )
     with pytest.warns(UserWarning, match="dirpath has changed"):  # this test resumes into a new run dir
@@ -188,7 +172,7 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, ph
 
 @run_if(gpu=True)
 def test_one_bf16_step_on_cuda_exports_a_style(tmp_path, photo_dir, style_image):
-    path = train(config(tmp_path, photo_dir, style_image, "trainer=gpu", "trainer.max_steps=1"))
+    path = train(fast_config(tmp_path, photo_dir, style_image, "trainer=gpu", "trainer.max_steps=1"))
     record = torch.load(path, weights_only=True)
     assert record["steps"] == 1 and record["recipe"]["trainer"]["accelerator"] == "gpu"
     assert all(torch.isfinite(v).all() for v in record["state_dict"].values() if v.is_floating_point())
@@ -197,7 +181,7 @@ def test_one_bf16_step_on_cuda_exports_a_style(tmp_path, photo_dir, style_image)
 def test_a_run_whose_held_out_photos_are_unreadable_still_exports(tmp_path, photo_dir, style_image):
     for name in ("photo_0.jpg", "photo_3.jpg"):  # the two held out of six photos
         (photo_dir / name).write_bytes(b"not a photo")
-    path = train(config(tmp_path, photo_dir, style_image, "trainer.max_steps=2"))
+    path = train(fast_config(tmp_path, photo_dir, style_image, "trainer.max_steps=2"))
     assert torch.load(path, weights_only=True)["steps"] == 2
     assert (tmp_path / "run" / "tensorboard" / "grids" / "step_000002.png").is_file()
 
@@ -205,7 +189,7 @@ def test_a_run_whose_held_out_photos_are_unreadable_still_exports(tmp_path, phot
 def test_an_unwritable_export_dir_fails_before_training(tmp_path, photo_dir, style_image):
     (tmp_path / "a_file").write_text("")
     with pytest.raises(PainterlyError) as error:
-        train(config(tmp_path, photo_dir, style_image, f"export_dir={tmp_path / 'a_file' / 'styles'}"))
+        train(fast_config(tmp_path, photo_dir, style_image, f"export_dir={tmp_path / 'a_file' / 'styles'}"))
     assert "\n" not in str(error.value) and "export_dir" in str(error.value) and "not writable" in str(error.value)
     assert not (tmp_path / "run" / "checkpoints").exists()
 
@@ -216,7 +200,7 @@ def test_a_failed_export_says_where_the_run_is_and_how_to_export_it(tmp_path, ph
 
     monkeypatch.setattr("painterly.cli.train.save_style", disk_full)
     with pytest.raises(PainterlyError) as error:
-        train(config(tmp_path, photo_dir, style_image, "trainer.max_steps=3"))  # 3: between two scheduled saves
+        train(fast_config(tmp_path, photo_dir, style_image, "trainer.max_steps=3"))  # 3: between two scheduled saves
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     message = str(error.value)
     assert "\n" not in message and "No space left on device" in message
@@ -237,7 +221,7 @@ def test_a_resumed_smoke_run_replaces_its_own_style_without_a_notice(tmp_path, c
 
 
 def test_a_style_another_run_exported_meanwhile_is_kept(tmp_path, photo_dir, style_image, capsys):
-    cfg = config(tmp_path, photo_dir, style_image)
+    cfg = fast_config(tmp_path, photo_dir, style_image)
     target = export_path(cfg)  # chosen at start-up, when the checkpoint folder had no such style
     assert target == tmp_path / "export" / "painting.pt"
     target.parent.mkdir()
@@ -250,7 +234,7 @@ def test_a_style_another_run_exported_meanwhile_is_kept(tmp_path, photo_dir, sty
 
 def test_init_from_starts_from_a_trained_style(tmp_path, photo_dir, style_image, style_ckpt, capsys):
     start = load_style(style_ckpt)[0].state_dict()
-    cfg = config(tmp_path, photo_dir, style_image, f"init_from={style_ckpt}", "trainer.max_steps=0")
+    cfg = fast_config(tmp_path, photo_dir, style_image, f"init_from={style_ckpt}", "trainer.max_steps=0")
     path = train(cfg)
     assert f"starting from {style_ckpt}: 0 steps of tiny" in capsys.readouterr().out
     trained = load_style(path)[0].state_dict()
@@ -258,7 +242,7 @@ def test_init_from_starts_from_a_trained_style(tmp_path, photo_dir, style_image,
 
 
 def test_init_from_a_network_of_another_shape_says_which(tmp_path, photo_dir, style_image, style_ckpt):
-    cfg = config(tmp_path, photo_dir, style_image, f"init_from={style_ckpt}", "model=johnson_slim")
+    cfg = fast_config(tmp_path, photo_dir, style_image, f"init_from={style_ckpt}", "model=johnson_slim")
     with pytest.raises(
         PainterlyError, match=r"init_from=.*tiny.pt: its network \{'width': 4, 'num_residual': 1\} does"
     ):
@@ -384,7 +368,7 @@ def test_a_style_checkpoint_as_ckpt_path_says_what_to_give(tmp_path, style_ckpt,
 def test_the_export_notice_comes_first_and_lightning_ads_are_dropped(tmp_path, photo_dir, style_image, capsys):
     (tmp_path / "export").mkdir()
     (tmp_path / "export" / "painting.pt").write_bytes(b"someone's style")
-    cfg = config(tmp_path, photo_dir, style_image, "trainer.max_steps=0")
+    cfg = fast_config(tmp_path, photo_dir, style_image, "trainer.max_steps=0")
     from painterly.cli.train import export_path
 
     assert export_path(cfg) == tmp_path / "run" / "painting.pt"

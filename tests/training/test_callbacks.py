@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from painterly.cli.train import train
-from painterly.config import compose_config
+
+from conftest import fast_config
 
 
 def test_a_ctrl_c_between_a_saves_two_files_leaves_last_ckpt_at_that_step(
@@ -23,18 +24,7 @@ def test_a_ctrl_c_between_a_saves_two_files_leaves_last_ckpt_at_that_step(
         return save(trainer, filepath, *args, **kwargs)
 
     monkeypatch.setattr(L.Trainer, "save_checkpoint", ctrl_c_before_last_ckpt_at_step_4)
-    cfg = compose_config(
-        "train",
-        [
-            "debug=fast",
-            f"data.root={photo_dir}",
-            "data.num_holdout=2",
-            f"style.image={style_image}",
-            f"paths.output_dir={tmp_path / 'run'}",
-            "trainer.enable_progress_bar=false",
-            "trainer.max_steps=6",
-        ],
-    )
+    cfg = fast_config(tmp_path, photo_dir, style_image, "trainer.max_steps=6")
     sigint = signal.getsignal(signal.SIGINT)
     try:
         with pytest.raises(SystemExit) as stop:
