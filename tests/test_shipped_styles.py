@@ -81,7 +81,13 @@ def test_the_experiment_config_retrains_the_shipped_recipe(path):
     for key in ("style.image", "data.root"):
         composed[key] = str(Path(composed[key]).relative_to(ROOT))
     assert composed == kept
-    before = {"patch_layers": None, "style_octaves": 0, "style_octave_layers": None}  # shipped before these: none
+    before = {  # the loss's options added after a style shipped: none
+        "patch_layers": None,
+        "style_octaves": 0,
+        "style_octave_layers": None,
+        "style_shift_layers": None,
+        "style_shift_px": 32,
+    }
     assert config_value(cfg, "loss") == {**before, **record["loss"]}
     recipe = record["recipe"]
     assert config_value(cfg, "scheduler") == recipe["scheduler"]  # the whole schedule (T_max, eta_min), not its class

@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from painterly import PainterlyError
-from painterly.losses.perceptual import PerceptualLoss, gram_matrix, patch_loss, patches, total_variation
+from painterly.losses.perceptual import (
+    PerceptualLoss,
+    gram_matrix,
+    patch_loss,
+    patches,
+    shifted_grams,
+    total_variation,
+)
 from painterly.losses.vgg import VGGFeatures
 
 
@@ -26,6 +33,27 @@ def test_gram_stays_fp32_under_bf16_autocast():
 def test_gram_does_not_depend_on_image_size():
     tile = torch.rand(1, 4, 3, 3)
     torch.testing.assert_close(gram_matrix(tile), gram_matrix(tile.repeat(1, 1, 2, 2)))
+
+
+def test_shifted_grams_by_hand():
+    # two channels over a 2x2 map: f0 = [[1, 2], [3, 4]], f1 = [[5, 6], [7, 8]]; a shift of one cell
+    features = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]])
+    right, down = shifted_grams(features, 1)
+    # right: left column (1, 3 | 5, 7) against right column (2, 4 | 6, 8); over 2 channels x 2 cells
+    expected_right = torch.tensor([[[1 * 2 + 3 * 4, 1 * 6 + 3 * 8], [5 * 2 + 7 * 4, 5 * 6 + 7 * 8]]]) / 4
+    # down: top row (1, 2 | 5, 6) against bottom row (3, 4 | 7, 8)
+    expected_down = torch.tensor([[[1 * 3 + 2 * 4, 1 * 7 + 2 * 8], [5 * 3 + 6 * 4, 5 * 7 + 6 * 8]]]) / 4
+    torch.testing.assert_close(right, expected_right)
+    torch.testing.assert_close(down, expected_down)
+
+
+def test_shifted_grams_see_the_order_that_a_gram_forgets():
+    rows, cols = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+    stripes = (cols % 4 == 0).float()[None, None]  # vertical stripes every 4 columns
+    diagonals = ((rows + cols) % 4 == 0).float()[None, None]  # as many ones, on diagonals: the same Gram
+    torch.testing.assert_close(gram_matrix(stripes), gram_matrix(diagonals))
+    # two rows down, a stripe's pixel meets its stripe again and a diagonal's meets nothing
+    assert shifted_grams(stripes, 2)[1].item() > shifted_grams(diagonals, 2)[1].item() == 0.0
 
 
 def test_total_variation_by_hand():
@@ -133,6 +161,31 @@ def test_an_octave_layer_that_is_not_a_style_layer_is_one_line():
         tiny_loss(style_octaves=1, style_octave_layers={"relu4_1": 1.0})
     with pytest.raises(PainterlyError, match=r"^loss.style_octave_layers: every factor is 0"):
         tiny_loss(style_octaves=1, style_octave_layers={"relu1_1": 0})
+
+
+def test_shift_layers_add_the_shifted_grams_at_their_factor_by_hand():
+    # relu2_1 has a stride of 2: 4 px of the image is 2 of its cells
+    loss = tiny_loss(style_weight=7.0, style_shift_layers={"relu2_1": 0.25}, style_shift_px=4)
+    generator = torch.Generator().manual_seed(0)
+    style, output = torch.rand(1, 3, 32, 32, generator=generator), torch.rand(2, 3, 24, 24, generator=generator)
+    loss.set_style(style)
+    terms = loss(output, output)
+    with torch.no_grad():
+        f_out, f_style = (loss.vgg(x, ["relu2_1"])["relu2_1"] for x in (output, style))
+    expected = sum(
+        ((o - s) ** 2).mean() for o, s in zip(shifted_grams(f_out, 2), shifted_grams(f_style, 2), strict=True)
+    )
+    torch.testing.assert_close(terms["style_relu2_1_shift"], 7.0 * 0.5 * 0.25 * expected)
+    torch.testing.assert_close(
+        terms["style"], terms["style_relu1_1"] + terms["style_relu2_1"] + terms["style_relu2_1_shift"]
+    )
+
+
+def test_bad_shift_layers_are_one_line():
+    with pytest.raises(PainterlyError, match=r"^loss.style_shift_layers: relu4_1 is not a style layer; choose from "):
+        tiny_loss(style_shift_layers={"relu4_1": 1.0})
+    with pytest.raises(PainterlyError, match=r"^loss.style_shift_px=1 is less than one cell of relu2_1; use at least"):
+        tiny_loss(style_shift_layers={"relu2_1": 1.0}, style_shift_px=1)
 
 
 def test_zero_when_output_is_content_and_style_matches():

@@ -1,5 +1,6 @@
 """Perceptual loss of Johnson et al.: content (feature MSE), style (Gram MSE) and total variation; optionally the
-Grams at coarser octaves too (Snelgrove 2017) and the patch (CNNMRF) loss of Li and Wand (2016)."""
+Grams at coarser octaves too (Snelgrove 2017), Grams between shifted copies of a layer (Berger and Memisevic 2016) and
+the patch (CNNMRF) loss of Li and Wand (2016)."""
 
 from collections.abc import Callable
 
@@ -17,6 +18,22 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     with torch.autocast(features.device.type, enabled=False):  # a sum over H*W products: fp32, also under bf16
         flat = features.reshape(b, c, h * w).float()
         return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def shifted_grams(features: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, C, H, W) -> two (B, C, C): the Grams between the map and itself moved `shift` cells right, and down
+    (Berger and Memisevic 2016). A Gram forgets where features are; these keep which follow which at that
+    distance, so structures longer than a layer's receptive field (a swirl's arc) have a statistic."""
+    b, c, h, w = features.shape
+    with torch.autocast(features.device.type, enabled=False):
+        f = features.float()
+        pairs = ((f[..., :, :-shift], f[..., :, shift:]), (f[..., :-shift, :], f[..., shift:, :]))
+        return tuple(x.reshape(b, c, -1) @ y.reshape(b, c, -1).transpose(1, 2) / x[0].numel() for x, y in pairs)
+
+
+def layer_stride(name: str) -> int:
+    """VGG's downsampling at a layer: relu1_x 1, relu2_x 2, ..., relu5_x 16 (one 2x2 pool before each block)."""
+    return 2 ** (int(name[4]) - 1)
 
 
 PATCH = 3  # 3x3 neural patches, as Li and Wand (2016)
@@ -65,7 +82,9 @@ class PerceptualLoss(nn.Module):
     octaves of the output and the painting, by default weighted as the full size: a VGG layer's Gram sees structures
     up to its receptive field, and an octave down that covers twice the painting (Snelgrove 2017, "High-resolution
     multi-scale neural texture synthesis"). `style_octave_layers` maps the style layers taken at the coarser octaves
-    to a factor on their full-size weight; null takes every style layer at its full-size weight. `patch_layers` maps
+    to a factor on their full-size weight; null takes every style layer at its full-size weight.
+    `style_shift_layers` maps style layers to a factor on their weight for the Grams between the layer and itself
+    shifted by `style_shift_px` pixels of the image (Berger and Memisevic 2016), none by default. `patch_layers` maps
     layer names to the weights of their patch loss, none by default. The style targets are computed once by
     `set_style` and kept as (non-persistent) buffers, so they follow the module across devices.
     """
@@ -81,6 +100,8 @@ class PerceptualLoss(nn.Module):
         patch_layers: dict | None = None,
         style_octaves: int = 0,
         style_octave_layers: dict | None = None,
+        style_shift_layers: dict | None = None,
+        style_shift_px: int = 32,
     ):
         super().__init__()
         self.content_layers = {name: w for name, w in content_layers.items() if w}
@@ -103,6 +124,18 @@ class PerceptualLoss(nn.Module):
             )
         if style_octaves and not self.octave_layers:
             raise PainterlyError("loss.style_octave_layers: every factor is 0; keep one layer or set style_octaves=0")
+        self.shift_layers = {name: f for name, f in (style_shift_layers or {}).items() if f}
+        if unknown := sorted(set(self.shift_layers) - set(self.style_layers)):
+            raise PainterlyError(
+                f"loss.style_shift_layers: {', '.join(unknown)} is not a style layer; choose from "
+                f"{', '.join(self.style_layers)}"
+            )
+        self.shifts = {name: style_shift_px // layer_stride(name) for name in self.shift_layers}
+        if bad := sorted(name for name, shift in self.shifts.items() if shift < 1):
+            raise PainterlyError(
+                f"loss.style_shift_px={style_shift_px} is less than one cell of {', '.join(bad)}; "
+                f"use at least {max(layer_stride(name) for name in bad)}"
+            )
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         wanted = [*self.content_layers, *self.style_layers, *self.patch_layers]
         self.vgg = vgg(layers=wanted)  # built only as deep as needed
@@ -116,6 +149,9 @@ class PerceptualLoss(nn.Module):
             grams = features if octave == 0 else self.vgg(image, self.octave_layers)
             for name in self.style_layers if octave == 0 else self.octave_layers:
                 self.register_buffer(at_octave(f"gram_{name}", octave), gram_matrix(grams[name]), persistent=False)
+        for name, shift in self.shifts.items():
+            for axis, gram in zip("xy", shifted_grams(features[name], shift)):
+                self.register_buffer(f"gram_{name}_shift{axis}", gram, persistent=False)
         for name in self.patch_layers:  # and their unit-length twins, once here rather than at every step
             style_patches = patches(features[name].float())[0]
             self.register_buffer(f"patches_{name}", style_patches, persistent=False)
@@ -133,9 +169,10 @@ class PerceptualLoss(nn.Module):
 
     def forward(self, output: torch.Tensor, content) -> dict[str, torch.Tensor]:
         """Weighted loss terms (content, style, tv, total; style_<layer> for each style layer, and
-        style_<layer>_octave<k> for each octave layer at each coarser octave; patch and patch_<layer> where there are
-        patch layers) for the stylized `output` (B, 3, H, W) in [0, 1] of `content`: the content images, or their
-        `content_targets` when they are fixed (as in the Gatys method)."""
+        style_<layer>_octave<k> for each octave layer at each coarser octave; style_<layer>_shift for each shift
+        layer; patch and patch_<layer> where there are patch layers) for the stylized `output` (B, 3, H, W) in
+        [0, 1] of `content`: the content images, or their `content_targets` when they are fixed (as in the Gatys
+        method)."""
         targets = content if isinstance(content, dict) else self.content_targets(content)
         features = self.vgg(output, self.layers)
         content_loss = sum(
@@ -149,6 +186,10 @@ class PerceptualLoss(nn.Module):
             for n, w in (coarse if octave else full).items():
                 target = self.style_target(n, octave).expand(len(output), -1, -1)
                 by_layer[at_octave(f"style_{n}", octave)] = w * F.mse_loss(gram_matrix(grams[n]), target)
+        for n, shift in self.shifts.items():
+            grams = zip("xy", shifted_grams(features[n], shift))
+            loss = sum(F.mse_loss(g, getattr(self, f"gram_{n}_shift{a}").expand(len(output), -1, -1)) for a, g in grams)
+            by_layer[f"style_{n}_shift"] = full[n] * self.shift_layers[n] * loss
         by_patch = {
             f"patch_{n}": w * patch_loss(features[n], *self.style_patches(n)) for n, w in self.patch_layers.items()
         }
