@@ -12,23 +12,22 @@ from painterly import PainterlyError
 from painterly.losses.vgg import VGGFeatures
 
 
-def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, C), normalised by C*H*W so that it does not depend on the image size."""
+def gram_matrix(features: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, C), normalised by C*H*W so that it does not depend on the image size: the Gram of
+    `features`, or between `features` and `other`, a map of the same shape (the shifted Grams)."""
     b, c, h, w = features.shape
     with torch.autocast(features.device.type, enabled=False):  # a sum over H*W products: fp32, also under bf16
         flat = features.reshape(b, c, h * w).float()
-        return flat @ flat.transpose(1, 2) / (c * h * w)
+        other_flat = flat if other is None else other.reshape(b, c, h * w).float()
+        return flat @ other_flat.transpose(1, 2) / (c * h * w)
 
 
 def shifted_grams(features: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, C, H, W) -> two (B, C, C): the Grams between the map and itself moved `shift` cells right, and down
     (Berger and Memisevic 2016). A Gram forgets where features are; these keep which follow which at that
     distance, so structures longer than a layer's receptive field (a swirl's arc) have a statistic."""
-    b, c, h, w = features.shape
-    with torch.autocast(features.device.type, enabled=False):
-        f = features.float()
-        pairs = ((f[..., :, :-shift], f[..., :, shift:]), (f[..., :-shift, :], f[..., shift:, :]))
-        return tuple(x.reshape(b, c, -1) @ y.reshape(b, c, -1).transpose(1, 2) / x[0].numel() for x, y in pairs)
+    f = features
+    return gram_matrix(f[..., :, :-shift], f[..., :, shift:]), gram_matrix(f[..., :-shift, :], f[..., shift:, :])
 
 
 def layer_stride(name: str) -> int:
@@ -151,7 +150,7 @@ class PerceptualLoss(nn.Module):
                 self.register_buffer(at_octave(f"gram_{name}", octave), gram_matrix(grams[name]), persistent=False)
         for name, shift in self.shifts.items():
             for axis, gram in zip("xy", shifted_grams(features[name], shift)):
-                self.register_buffer(f"gram_{name}_shift{axis}", gram, persistent=False)
+                self.register_buffer(at_shift(name, axis), gram, persistent=False)
         for name in self.patch_layers:  # and their unit-length twins, once here rather than at every step
             style_patches = patches(features[name].float())[0]
             self.register_buffer(f"patches_{name}", style_patches, persistent=False)
@@ -159,6 +158,9 @@ class PerceptualLoss(nn.Module):
 
     def style_target(self, name: str, octave: int = 0) -> torch.Tensor:
         return getattr(self, at_octave(f"gram_{name}", octave))
+
+    def shift_targets(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return tuple(getattr(self, at_shift(name, axis)) for axis in "xy")
 
     def style_patches(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         return getattr(self, f"patches_{name}"), getattr(self, f"unit_patches_{name}")
@@ -187,8 +189,8 @@ class PerceptualLoss(nn.Module):
                 target = self.style_target(n, octave).expand(len(output), -1, -1)
                 by_layer[at_octave(f"style_{n}", octave)] = w * F.mse_loss(gram_matrix(grams[n]), target)
         for n, shift in self.shifts.items():
-            grams = zip("xy", shifted_grams(features[n], shift))
-            loss = sum(F.mse_loss(g, getattr(self, f"gram_{n}_shift{a}").expand(len(output), -1, -1)) for a, g in grams)
+            pairs = zip(shifted_grams(features[n], shift), self.shift_targets(n), strict=True)
+            loss = sum(F.mse_loss(gram, target.expand(len(output), -1, -1)) for gram, target in pairs)
             by_layer[f"style_{n}_shift"] = full[n] * self.shift_layers[n] * loss
         by_patch = {
             f"patch_{n}": w * patch_loss(features[n], *self.style_patches(n)) for n, w in self.patch_layers.items()
@@ -207,3 +209,8 @@ class PerceptualLoss(nn.Module):
 def at_octave(name: str, octave: int) -> str:
     """A Gram buffer's or term's name at an octave: gram_relu3_1 at full size, gram_relu3_1_octave1 one octave down."""
     return f"{name}_octave{octave}" if octave else name
+
+
+def at_shift(name: str, axis: str) -> str:
+    """A shifted Gram buffer's name: gram_relu3_1_shiftx for the map against itself moved right, shifty down."""
+    return f"gram_{name}_shift{axis}"
