@@ -76,6 +76,20 @@ def test_a_new_mapping_for_a_mapping_says_how_to_replace_it():
     assert replaced.loss.content_layers == {"relu3_1": 1.0}
 
 
+def test_a_mapping_that_another_override_makes_is_named_as_a_mapping():
+    # loss.style_shift_layers is null in train.yaml and a mapping only once experiment=starry_night is composed: the
+    # message must read the config the other overrides make, not call the key unknown and suggest itself
+    overrides = ["experiment=starry_night", "loss.style_shift_layers={relu5_1: 0.5}"]
+    with pytest.raises(PainterlyError) as error:
+        compose_checked("train", overrides)
+    assert str(error.value) == (
+        "loss.style_shift_layers is a mapping ({'relu3_1': 0.5, 'relu4_1': 0.5}): a new one merges into it and cannot"
+        " add keys; to replace it, pass ~loss.style_shift_layers '+loss.style_shift_layers={relu5_1: 0.5}'"
+    )
+    replaced = compose_checked("train", [overrides[0], "~loss.style_shift_layers", f"+{overrides[1]}"])
+    assert replaced.loss.style_shift_layers == {"relu5_1": 0.5}
+
+
 def test_free_form_keys_take_any_key():
     cfg = compose_checked("evaluate", ["gatys.iterations=2", "johnson.engine=torch"])
     assert cfg.gatys.iterations == 2 and cfg.johnson.engine == "torch"

@@ -125,11 +125,7 @@ def help_text(prog: str, config_name: str) -> str:
 
 def unknown_key_message(config_name: str, key: str, overrides: Sequence[str]) -> str:
     """`unknown key 'maxsize'; did you mean 'max_size'?`, the nearest keys from the config the other overrides make."""
-    others = [o for o in overrides if not o.startswith(f"{key}=")]
-    try:
-        node = compose_config(config_name, others)
-    except PainterlyError:
-        node = compose_config(config_name)
+    node = composed_without(config_name, key, overrides)
     *parents, last = key.split(".")
     for part in parents:
         child = node.get(part) if isinstance(node, DictConfig) else None
@@ -144,6 +140,15 @@ def unknown_key_message(config_name: str, key: str, overrides: Sequence[str]) ->
     near = get_close_matches(last, names, n=1, cutoff=0.6)
     hint = f"did you mean '{prefix}{near[0]}'?" if near else "see --help for the keys"
     return f"unknown key '{key}'; {hint}"
+
+
+def composed_without(config_name: str, key: str, overrides: Sequence[str]) -> DictConfig:
+    """The config the overrides other than `key=...` make (an experiment's mappings), or the plain one if they fail."""
+    others = [o for o in overrides if not o.startswith(f"{key}=")]
+    try:
+        return compose_config(config_name, others)
+    except PainterlyError:
+        return compose_config(config_name)
 
 
 def free_form_keys(config_name: str) -> list[str]:
@@ -171,7 +176,7 @@ def mapping_message(config_name: str, key: str, overrides: Sequence[str]) -> str
     """For `loss.content_layers={relu3_1: 1.0}`: Hydra merges a mapping into the one there, so a new key is refused
     as if the whole mapping were unknown. Say how to replace it instead."""
     given = next((o for o in overrides if o.startswith(f"{key}=")), None)
-    node = OmegaConf.select(compose_config(config_name), key, default=None)
+    node = OmegaConf.select(composed_without(config_name, key, overrides), key, default=None)
     if given is None or not isinstance(node, DictConfig):
         return None
     current = OmegaConf.to_container(node)
