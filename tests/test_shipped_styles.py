@@ -87,6 +87,7 @@ def test_the_experiment_config_retrains_the_shipped_recipe(path):
         "style_octave_layers": None,
         "style_shift_layers": None,
         "style_shift_px": 32,
+        "style_shift_diagonals": False,
     }
     assert config_value(cfg, "loss") == {**before, **record["loss"]}
     recipe = record["recipe"]

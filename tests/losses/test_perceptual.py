@@ -181,6 +181,26 @@ def test_shift_layers_add_the_shifted_grams_at_their_factor_by_hand():
     )
 
 
+def test_diagonal_shifts_are_the_maps_moved_both_ways_and_weigh_as_two_directions():
+    f = torch.arange(9.0).reshape(1, 1, 3, 3)  # [[0, 1, 2], [3, 4, 5], [6, 7, 8]], one cell apart
+    right, down, down_right, down_left = shifted_grams(f, 1, diagonals=True)
+    # by hand, over the 2x2 overlaps and divided by C*H*W of the overlap (4): (0*4 + 1*5 + 3*7 + 4*8) / 4 down and
+    # right; (1*3 + 2*4 + 4*6 + 5*7) / 4 down and left
+    torch.testing.assert_close(down_right, torch.tensor([[[58 / 4]]]))
+    torch.testing.assert_close(down_left, torch.tensor([[[70 / 4]]]))
+    torch.testing.assert_close((right, down), shifted_grams(f, 1))
+    loss = tiny_loss(style_shift_layers={"relu2_1": 1.0}, style_shift_px=4, style_shift_diagonals=True)
+    generator = torch.Generator().manual_seed(1)
+    style, output = torch.rand(1, 3, 32, 32, generator=generator), torch.rand(2, 3, 24, 24, generator=generator)
+    loss.set_style(style)
+    with torch.no_grad():
+        f_out, f_style = (loss.vgg(x, ["relu2_1"])["relu2_1"] for x in (output, style))
+    pairs = zip(shifted_grams(f_out, 2, True), shifted_grams(f_style, 2, True), strict=True)
+    four = sum(((o - s) ** 2).mean() for o, s in pairs)
+    weight = loss.style_weight * loss.style_layers["relu2_1"]
+    torch.testing.assert_close(loss(output, output)["style_relu2_1_shift"], weight * 2 * four / 4)
+
+
 def test_bad_shift_layers_are_one_line():
     with pytest.raises(PainterlyError, match=r"^loss.style_shift_layers: relu4_1 is not a style layer; choose from "):
         tiny_loss(style_shift_layers={"relu4_1": 1.0})

@@ -22,12 +22,16 @@ def gram_matrix(features: torch.Tensor, other: torch.Tensor | None = None) -> to
         return flat @ other_flat.transpose(1, 2) / (c * h * w)
 
 
-def shifted_grams(features: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, C, H, W) -> two (B, C, C): the Grams between the map and itself moved `shift` cells right, and down
-    (Berger and Memisevic 2016). A Gram forgets where features are; these keep which follow which at that
-    distance, so structures longer than a layer's receptive field (a swirl's arc) have a statistic."""
-    f = features
-    return gram_matrix(f[..., :, :-shift], f[..., :, shift:]), gram_matrix(f[..., :-shift, :], f[..., shift:, :])
+def shifted_grams(features: torch.Tensor, shift: int, diagonals: bool = False) -> tuple[torch.Tensor, ...]:
+    """(B, C, H, W) -> two or four (B, C, C): the Grams between the map and itself moved `shift` cells right, and down
+    (Berger and Memisevic 2016); with `diagonals`, two more: moved `shift` cells down and right, and down and left.
+    A Gram forgets where features are; these keep which follow which at that distance, so structures longer than
+    a layer's receptive field (a swirl's arc) have a statistic."""
+    f, s = features, shift
+    grams = gram_matrix(f[..., :, :-s], f[..., :, s:]), gram_matrix(f[..., :-s, :], f[..., s:, :])
+    if diagonals:
+        grams += gram_matrix(f[..., :-s, :-s], f[..., s:, s:]), gram_matrix(f[..., :-s, s:], f[..., s:, :-s])
+    return grams
 
 
 def layer_stride(name: str) -> int:
@@ -83,7 +87,8 @@ class PerceptualLoss(nn.Module):
     multi-scale neural texture synthesis"). `style_octave_layers` maps the style layers taken at the coarser octaves
     to a factor on their full-size weight; null takes every style layer at its full-size weight.
     `style_shift_layers` maps style layers to a factor on their weight for the Grams between the layer and itself
-    shifted by `style_shift_px` pixels of the image (Berger and Memisevic 2016), none by default. `patch_layers` maps
+    shifted by `style_shift_px` pixels of the image (Berger and Memisevic 2016), none by default; right and down,
+    and with `style_shift_diagonals` down-right and down-left too, at the same factor in all. `patch_layers` maps
     layer names to the weights of their patch loss, none by default. The style targets are computed once by
     `set_style` and kept as (non-persistent) buffers, so they follow the module across devices.
     """
@@ -101,6 +106,7 @@ class PerceptualLoss(nn.Module):
         style_octave_layers: dict | None = None,
         style_shift_layers: dict | None = None,
         style_shift_px: int = 32,
+        style_shift_diagonals: bool = False,
     ):
         super().__init__()
         self.content_layers = {name: w for name, w in content_layers.items() if w}
@@ -135,6 +141,8 @@ class PerceptualLoss(nn.Module):
                 f"loss.style_shift_px={style_shift_px} is less than one cell of {', '.join(bad)}; "
                 f"use at least {max(layer_stride(name) for name in bad)}"
             )
+        self.shift_diagonals = style_shift_diagonals
+        self.shift_axes = "xyda" if style_shift_diagonals else "xy"  # right, down, down-right, down-left
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         wanted = [*self.content_layers, *self.style_layers, *self.patch_layers]
         self.vgg = vgg(layers=wanted)  # built only as deep as needed
@@ -149,7 +157,8 @@ class PerceptualLoss(nn.Module):
             for name in self.style_layers if octave == 0 else self.octave_layers:
                 self.register_buffer(at_octave(f"gram_{name}", octave), gram_matrix(grams[name]), persistent=False)
         for name, shift in self.shifts.items():
-            for axis, gram in zip("xy", shifted_grams(features[name], shift)):
+            grams = shifted_grams(features[name], shift, self.shift_diagonals)
+            for axis, gram in zip(self.shift_axes, grams, strict=True):
                 self.register_buffer(at_shift(name, axis), gram, persistent=False)
         for name in self.patch_layers:  # and their unit-length twins, once here rather than at every step
             style_patches = patches(features[name].float())[0]
@@ -159,8 +168,8 @@ class PerceptualLoss(nn.Module):
     def style_target(self, name: str, octave: int = 0) -> torch.Tensor:
         return getattr(self, at_octave(f"gram_{name}", octave))
 
-    def shift_targets(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        return tuple(getattr(self, at_shift(name, axis)) for axis in "xy")
+    def shift_targets(self, name: str) -> tuple[torch.Tensor, ...]:
+        return tuple(getattr(self, at_shift(name, axis)) for axis in self.shift_axes)
 
     def style_patches(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         return getattr(self, f"patches_{name}"), getattr(self, f"unit_patches_{name}")
@@ -189,8 +198,10 @@ class PerceptualLoss(nn.Module):
                 target = self.style_target(n, octave).expand(len(output), -1, -1)
                 by_layer[at_octave(f"style_{n}", octave)] = w * F.mse_loss(gram_matrix(grams[n]), target)
         for n, shift in self.shifts.items():
-            pairs = zip(shifted_grams(features[n], shift), self.shift_targets(n), strict=True)
-            loss = sum(F.mse_loss(gram, target.expand(len(output), -1, -1)) for gram, target in pairs)
+            targets = self.shift_targets(n)
+            pairs = zip(shifted_grams(features[n], shift, self.shift_diagonals), targets, strict=True)
+            # the mean over the directions, twice: the factor weighs two directions or four the same
+            loss = 2 * sum(F.mse_loss(g, t.expand(len(output), -1, -1)) for g, t in pairs) / len(targets)
             by_layer[f"style_{n}_shift"] = full[n] * self.shift_layers[n] * loss
         by_patch = {
             f"patch_{n}": w * patch_loss(features[n], *self.style_patches(n)) for n, w in self.patch_layers.items()
@@ -212,5 +223,6 @@ def at_octave(name: str, octave: int) -> str:
 
 
 def at_shift(name: str, axis: str) -> str:
-    """A shifted Gram buffer's name: gram_relu3_1_shiftx for the map against itself moved right, shifty down."""
+    """A shifted Gram buffer's name: gram_relu3_1_shiftx for the map against itself moved right, shifty down,
+    shiftd down and right, shifta down and left."""
     return f"gram_{name}_shift{axis}"
