@@ -123,9 +123,9 @@ def help_text(prog: str, config_name: str) -> str:
     return "\n".join(lines)
 
 
-def unknown_key_message(config_name: str, key: str, overrides: Sequence[str]) -> str:
-    """`unknown key 'maxsize'; did you mean 'max_size'?`, the nearest keys from the config the other overrides make."""
-    node = composed_without(config_name, key, overrides)
+def unknown_key_message(key: str, node: DictConfig) -> str:
+    """`unknown key 'maxsize'; did you mean 'max_size'?`, the nearest keys of `node`, the config the other overrides
+    make (`composed_without`)."""
     *parents, last = key.split(".")
     for part in parents:
         child = node.get(part) if isinstance(node, DictConfig) else None
@@ -167,16 +167,15 @@ def compose_checked(config_name: str, overrides: Sequence[str], hydra_config: bo
         if not unknown:
             raise
         key = unknown[1] or unknown[2]
-        raise PainterlyError(
-            mapping_message(config_name, key, overrides) or unknown_key_message(config_name, key, overrides)
-        ) from None
+        node = composed_without(config_name, key, overrides)
+        raise PainterlyError(mapping_message(key, overrides, node) or unknown_key_message(key, node)) from None
 
 
-def mapping_message(config_name: str, key: str, overrides: Sequence[str]) -> str | None:
-    """For `loss.content_layers={relu3_1: 1.0}`: Hydra merges a mapping into the one there, so a new key is refused
-    as if the whole mapping were unknown. Say how to replace it instead."""
+def mapping_message(key: str, overrides: Sequence[str], config: DictConfig) -> str | None:
+    """For `loss.content_layers={relu3_1: 1.0}`: Hydra merges a mapping into the one there (in `config`, which the
+    other overrides make), so a new key is refused as if the whole mapping were unknown. Say how to replace it."""
     given = next((o for o in overrides if o.startswith(f"{key}=")), None)
-    node = OmegaConf.select(composed_without(config_name, key, overrides), key, default=None)
+    node = OmegaConf.select(config, key, default=None)
     if given is None or not isinstance(node, DictConfig):
         return None
     current = OmegaConf.to_container(node)

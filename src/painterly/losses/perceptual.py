@@ -142,7 +142,6 @@ class PerceptualLoss(nn.Module):
                 f"use at least {max(layer_stride(name) for name in bad)}"
             )
         self.shift_diagonals = style_shift_diagonals
-        self.shift_axes = "xyda" if style_shift_diagonals else "xy"  # right, down, down-right, down-left
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         wanted = [*self.content_layers, *self.style_layers, *self.patch_layers]
         self.vgg = vgg(layers=wanted)  # built only as deep as needed
@@ -167,6 +166,11 @@ class PerceptualLoss(nn.Module):
 
     def style_target(self, name: str, octave: int = 0) -> torch.Tensor:
         return getattr(self, at_octave(f"gram_{name}", octave))
+
+    @property
+    def shift_axes(self) -> str:
+        """The shifted Grams' directions: right, down, and with the diagonals down-right and down-left."""
+        return "xyda" if self.shift_diagonals else "xy"
 
     def shift_targets(self, name: str) -> tuple[torch.Tensor, ...]:
         return tuple(getattr(self, at_shift(name, axis)) for axis in self.shift_axes)
