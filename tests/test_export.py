@@ -1,12 +1,21 @@
 import warnings
 
 import onnxruntime
+import pytest
 import torch
 
 from painterly.export import export
+from painterly.io.checkpoint import random_style
 from painterly.stylize.johnson import Johnson
 
-SIZES = [(1, 3, 37, 51), (2, 3, 64, 20)]  # the export traces at 64 x 64
+# the export traces at 64 x 64; 1040 px is 260 cells of a noise input, past its field's 256, where it wraps
+SIZES = [(1, 3, 37, 51), (2, 3, 64, 20), (1, 3, 12, 1040)]
+
+
+@pytest.fixture(params=["plain", "noise"])
+def style_ckpt(request, tmp_path):
+    noise_channels = 8 if request.param == "noise" else 0
+    return random_style(tmp_path / "tiny.pt", width=4, num_residual=1, noise_channels=noise_channels, name="tiny")
 
 
 def test_onnx_runs_at_other_sizes_like_eager(tmp_path, style_ckpt):

@@ -241,6 +241,16 @@ def test_init_from_starts_from_a_trained_style(tmp_path, photo_dir, style_image,
     assert all(torch.equal(trained[k], start[k]) for k in start)  # no steps taken: the weights it started from
 
 
+def test_init_from_adds_a_noise_input_that_starts_at_zero(tmp_path, photo_dir, style_image, style_ckpt):
+    start = load_style(style_ckpt)[0].state_dict()
+    overrides = (f"init_from={style_ckpt}", "model.net.noise_channels=8", "trainer.max_steps=0")
+    noisy = train(fast_config(tmp_path, photo_dir, style_image, *overrides))
+    trained = load_style(noisy)[0].state_dict()
+    assert all(torch.equal(trained[k], start[k]) for k in start) and not trained["noise.project.weight"].any()
+    with pytest.raises(PainterlyError, match=r"its network \{.*'noise_channels': 8\} does not fit"):
+        train(fast_config(tmp_path, photo_dir, style_image, f"init_from={noisy}", run="back"))  # the noise, dropped
+
+
 def test_init_from_a_network_of_another_shape_says_which(tmp_path, photo_dir, style_image, style_ckpt):
     cfg = fast_config(tmp_path, photo_dir, style_image, f"init_from={style_ckpt}", "model=johnson_slim")
     with pytest.raises(

@@ -3,7 +3,9 @@ import pytest
 import torch
 
 from painterly import PainterlyError
+from painterly.io.checkpoint import random_style
 from painterly.methods.tiling import tiled
+from painterly.methods.torch_engine import TorchEngine
 from painterly.stylize.johnson import Johnson
 
 from conftest import rand
@@ -18,12 +20,24 @@ def test_tiled_johnson_normalizes_all_tiles_alike(style_ckpt):
     assert tiles.engine == "torch" and result.shape == image.shape and result.min() >= 0 and result.max() <= 1
     # each tile with its own instance norm statistics: what seams are made of
     with torch.inference_mode():
-        naive = torch.cat([tiled(plain.net.forward, frame[None], 48, 16) for frame in torch.from_numpy(image)]).numpy()
+        frames = torch.from_numpy(image)
+        naive = torch.cat([tiled(plain.net.forward, frame[None], 48, 16) for frame in frames]).numpy()
     assert abs(result - expected).mean() < 0.85 * abs(naive - expected).mean()
     assert not any(m.track_running_stats for m in tiles.net.net.modules() if isinstance(m, torch.nn.InstanceNorm2d))
     assert np.array_equal(Johnson(style_ckpt, device="cpu", tile=96)(image), expected)  # one tile: no tiling
     with pytest.raises(PainterlyError, match="tile"):
         Johnson(style_ckpt, tile=64, tile_overlap=40)
+
+
+def test_tiles_of_a_noise_input_read_the_field_where_they_lie(tmp_path, monkeypatch):
+    style = random_style(tmp_path / "noisy.pt", width=4, num_residual=1, noise_channels=8)
+    image = rand(1, 3, 96, 120)
+    whole = Johnson(style, device="cpu", engine="torch")(image)
+    tiles = Johnson(style, device="cpu", tile=48, tile_overlap=16)
+    placed = abs(tiles(image) - whole).mean()
+    forward = TorchEngine.forward
+    monkeypatch.setattr(TorchEngine, "forward", lambda self, images, offset=(0, 0): forward(self, images))
+    assert placed < 0.5 * abs(tiles(image) - whole).mean()  # every tile reading the field's corner: strokes move
 
 
 @run_if(gpu=True)

@@ -195,13 +195,14 @@ def test_a_checkpoint_from_before_the_patch_loss_and_the_octaves_resumes_without
     assert loss.patch_layers is None and loss.style_octaves == 0 and loss.style_octave_layers is None
 
 
-@pytest.mark.parametrize("stop", [5, 4, 2])
+@pytest.mark.parametrize("stop, noise_channels", [(5, 0), (4, 0), (2, 0), (2, 4)])
 def test_a_stopped_and_resumed_run_trains_the_weights_of_an_unbroken_one(
-    tmp_path, photo_dir, style_image, recwarn, stop
+    tmp_path, photo_dir, style_image, recwarn, stop, noise_channels
 ):
     """4 training photos at batch 1: step 5 is the first batch of the second epoch, step 4 ends the first, step 2 is in
     the first after the FLOPs count's draw. Before the data loader kept its state, a resume drew the epoch's shuffle and
-    crops afresh (and Lightning warned that it was not resumable)."""
+    crops afresh (and Lightning warned that it was not resumable). A noise input draws from the RNG that the crops
+    come from."""
 
     def run(name, *overrides):
         common = [
@@ -213,6 +214,7 @@ def test_a_stopped_and_resumed_run_trains_the_weights_of_an_unbroken_one(
             "trainer.enable_progress_bar=false",
             f"callbacks.model_checkpoint.every_n_train_steps={stop}",
             "~scheduler",  # constant rate: the stop is a shorter run, whose cosine would decay on another curve
+            f"model.net.noise_channels={noise_channels}",
         ]
         args = [*common, f"paths.output_dir={tmp_path / name}", *overrides]
         return torch.load(train(compose_config("train", [*args, *resume_overrides(args)])), weights_only=True)

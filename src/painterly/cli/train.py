@@ -146,7 +146,10 @@ def warm_start(module: L.LightningModule, ckpt) -> None:
     path = resolve_checkpoint(ckpt)
     net, record = load_style(path)
     try:
-        module.model.load_state_dict(net.state_dict())
+        missing, unexpected = module.model.load_state_dict(net.state_dict(), strict=False)
+        # a noise input added to a style trained without one starts at zero: the style's output, unchanged
+        if unexpected or any(not key.startswith("noise.") for key in missing):
+            raise RuntimeError
     except RuntimeError:
         shape = {k: v for k, v in record["model"].items() if k != "_target_"}
         raise PainterlyError(

@@ -20,7 +20,12 @@ VERSION = 1
 # The networks a checkpoint may name, and the values of each argument: the paper's net is width 32 with 5 residual
 # blocks; the integer bounds leave room for larger variants while refusing sizes that would exhaust memory.
 MODELS = {"painterly.models.transformer.TransformerNet": TransformerNet}
-MODEL_ARGS = {"width": range(1, 129), "num_residual": range(0, 17), "bounded": (False, True)}
+MODEL_ARGS = {
+    "width": range(1, 129),
+    "num_residual": range(0, 17),
+    "bounded": (False, True),
+    "noise_channels": range(0, 65),
+}
 STYLE_NAME = re.compile(r"\w[\w .()+-]{0,63}")  # a label and a file stem: no path separators, no "..", no control
 MAX_THUMBNAIL = 1024
 
@@ -137,12 +142,18 @@ def save_style(record: dict, path, overwrite: bool = True) -> Path:
     return path
 
 
-def random_style(path, width=16, num_residual=5, seed=0, color=(200, 120, 40), name: str | None = None) -> Path:
+def random_style(
+    path, width=16, num_residual=5, seed=0, color=(200, 120, 40), name: str | None = None, noise_channels: int = 0
+) -> Path:
     """A real style checkpoint of an untrained network (johnson_slim's shape by default), named `name` or after the
-    file, with a plain-colour thumbnail: the styles of the tests and the benchmarks, made in milliseconds."""
+    file, with a plain-colour thumbnail: the styles of the tests and the benchmarks, made in milliseconds. A noise
+    input gets random weights, not the zeros training starts from, so that it shows."""
     torch.manual_seed(seed)
-    model = TransformerNet(width=width, num_residual=num_residual)
+    model = TransformerNet(width=width, num_residual=num_residual, noise_channels=noise_channels)
     config = {"_target_": "painterly.models.transformer.TransformerNet", "width": width, "num_residual": num_residual}
+    if noise_channels:
+        torch.nn.init.normal_(model.noise.project.weight)
+        config["noise_channels"] = noise_channels
     thumbnail = torch.tensor(color, dtype=torch.uint8).view(3, 1, 1).expand(3, 32, 32).clone()
     style = {"name": name or Path(path).stem, "image": "random"}
     return save_style(style_record(model, config, style, loss={}, steps=0, thumbnail=thumbnail), path)

@@ -7,12 +7,14 @@ import torch
 from painterly.stylize.devices import check_tile
 
 
-def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
-    """Evenly spread tile offsets along one axis, overlapping by at least `overlap`, the last one flush with the end."""
+def tile_spans(size: int, tile: int, overlap: int, align: int = 1) -> list[tuple[int, int]]:
+    """(start, end) of evenly spread tiles along one axis, overlapping by about `overlap`, each start a multiple of
+    `align` and the last one reaching the end (up to `align` - 1 pixels longer than `tile`)."""
     if size <= tile:
-        return [0]
+        return [(0, size)]
     count = math.ceil((size - overlap) / (tile - overlap))
-    return [round(i * (size - tile) / (count - 1)) for i in range(count)]
+    starts = [round(i * (size - tile) / (count - 1)) // align * align for i in range(count)]
+    return [(start, min(start + tile, size)) for start in starts[:-1]] + [(starts[-1], size)]
 
 
 def feather(length: int, start: int, size: int, overlap: int) -> torch.Tensor:
@@ -26,21 +28,22 @@ def feather(length: int, start: int, size: int, overlap: int) -> torch.Tensor:
     return weights
 
 
-def tiled(fn, image: torch.Tensor, tile: int, overlap: int = 32) -> torch.Tensor:
-    """`fn(image)` computed tile by tile and feather-blended where tiles overlap, which hides the seams.
+def tiled(fn, image: torch.Tensor, tile: int, overlap: int = 32, align: int = 1) -> torch.Tensor:
+    """`fn(image, (0, 0))` computed tile by tile and feather-blended where tiles overlap, which hides the seams.
 
-    `fn` maps (B, C, h, w) to (B, C', h, w); any feed-forward method qualifies. Only one tile's activations are
-    alive at a time. A convolutional `fn` gives the untiled result except within its receptive field of a tile edge.
+    `fn(piece, (y, x))` maps a (B, C, h, w) piece that starts at pixel (y, x), multiples of `align`, to (B, C', h, w);
+    any feed-forward method qualifies. Only one tile's activations are alive at a time. A convolutional `fn` gives
+    the untiled result except within its receptive field of a tile edge.
     """
     check_tile(tile, overlap)
     height, width = image.shape[-2:]
     if height <= tile and width <= tile:
-        return fn(image)
+        return fn(image, (0, 0))
     out, total = None, image.new_zeros(height, width)
-    for y in tile_starts(height, tile, overlap):
-        for x in tile_starts(width, tile, overlap):
-            h, w = min(tile, height), min(tile, width)
-            piece = fn(image[..., y : y + h, x : x + w])
+    for y, y_end in tile_spans(height, tile, overlap, align):
+        for x, x_end in tile_spans(width, tile, overlap, align):
+            h, w = y_end - y, x_end - x
+            piece = fn(image[..., y:y_end, x:x_end], (y, x))
             weight = (feather(h, y, height, overlap)[:, None] * feather(w, x, width, overlap)).to(image.device)
             if out is None:
                 out = piece.new_zeros(*piece.shape[:-2], height, width)

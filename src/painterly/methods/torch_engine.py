@@ -57,9 +57,9 @@ class TorchEngine:
         self.net = PaddedNet(net).to(self.device, self.dtype, memory_format=self.layout).eval()
         self.tile, self.tile_overlap = tile, tile_overlap
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, offset: tuple[int, int] = (0, 0)) -> torch.Tensor:
         images = images.to(self.device, self.dtype, memory_format=self.layout)
-        return self.net(images).float()
+        return self.net.at(images, offset).float()
 
     def tiled(self, image: torch.Tensor) -> torch.Tensor:
         """One image tile by tile, in two passes.
@@ -69,7 +69,8 @@ class TorchEngine:
         """
 
         def tiled_pass():
-            return tiled(self.forward, image, self.tile, self.tile_overlap)
+            # starts at multiples of 4: a noise input's cells are 4 px, so every tile reads the untiled field
+            return tiled(self.forward, image, self.tile, self.tile_overlap, align=4)
 
         with pooled_norm_stats(self.net, tiled_pass):
             return tiled_pass()

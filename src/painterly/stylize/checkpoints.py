@@ -11,7 +11,7 @@ from pathlib import Path
 from painterly import PainterlyError
 from painterly.config import CONFIG_DIR, checkpoint_dir, project_root
 
-EXPORT_VERSION = "2"  # bump when PaddedNet or painterly.export changes: cached exports then get rebuilt
+EXPORT_VERSION = "3"  # bump when the network, PaddedNet or painterly.export changes: cached exports then get rebuilt
 PARTIAL_SUFFIX = ".partial.pt"  # train.py's name for the style an interrupted run saved
 RUN_DIR = re.compile(r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_(.+)_pid\d+")  # configs/hydra/default.yaml's run dirs
 RECENT_RUNS = 5  # the newest training runs `stylize.py list` names; older ones are counted
