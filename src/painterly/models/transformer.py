@@ -35,8 +35,8 @@ class NoiseInjection(nn.Module):
 
     Training draws fresh noise each step. Inference reads one fixed field, so a render repeats exactly, a video's
     strokes stay put and a tile sees the noise of its place in the image (`offset`, in cells). The field is
-    `period` cells square (4 px each after the encoder) and wraps around beyond them; an index, not a `repeat`,
-    wraps it, since ONNX Runtime and OpenVINO ran the repeated field wrong.
+    `period` cells square (4 px each after the encoder) and wraps around beyond them. An index wraps it: a `repeat`
+    exported its counts as constants of the traced size, and ONNX Runtime and OpenVINO failed at any other size.
     """
 
     def __init__(self, channels: int, noise_channels: int, period: int = 256):
