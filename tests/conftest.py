@@ -66,11 +66,13 @@ def fast_config(tmp_path, photo_dir, style_image, *overrides, run="run"):
     )
 
 
-def make_style_checkpoint(path, seed=0):
-    """A real style checkpoint of a tiny random network (width 4), made in milliseconds."""
+def make_style_checkpoint(path, seed=0, noise_channels=0):
+    """A real style checkpoint of a tiny random network (width 4), made in milliseconds; with a noise input of
+    `noise_channels`, whose weights are random."""
     from painterly.io.checkpoint import random_style
 
-    return random_style(path, width=4, num_residual=1, seed=seed, name="tiny")  # any file name, a valid style name
+    # any file name, a valid style name
+    return random_style(path, width=4, num_residual=1, seed=seed, name="tiny", noise_channels=noise_channels)
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from painterly.export import export
-from painterly.io.checkpoint import random_style
 from painterly.stylize.johnson import Johnson
+
+from conftest import make_style_checkpoint
 
 # the export traces at 64 x 64; 1040 px is 260 cells of a noise input, past its field's 256, where it wraps
 SIZES = [(1, 3, 37, 51), (2, 3, 64, 20), (1, 3, 12, 1040)]
@@ -14,8 +15,7 @@ SIZES = [(1, 3, 37, 51), (2, 3, 64, 20), (1, 3, 12, 1040)]
 
 @pytest.fixture(params=["plain", "noise"])
 def style_ckpt(request, tmp_path):
-    noise_channels = 8 if request.param == "noise" else 0
-    return random_style(tmp_path / "tiny.pt", width=4, num_residual=1, noise_channels=noise_channels, name="tiny")
+    return make_style_checkpoint(tmp_path / "tiny.pt", noise_channels=8 if request.param == "noise" else 0)
 
 
 def test_onnx_runs_at_other_sizes_like_eager(tmp_path, style_ckpt):

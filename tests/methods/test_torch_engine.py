@@ -3,12 +3,11 @@ import pytest
 import torch
 
 from painterly import PainterlyError
-from painterly.io.checkpoint import random_style
 from painterly.methods.tiling import tiled
 from painterly.methods.torch_engine import TorchEngine
 from painterly.stylize.johnson import Johnson
 
-from conftest import rand
+from conftest import make_style_checkpoint, rand
 from helpers.run_if import run_if
 
 
@@ -30,7 +29,7 @@ def test_tiled_johnson_normalizes_all_tiles_alike(style_ckpt):
 
 
 def test_tiles_of_a_noise_input_read_the_field_where_they_lie(tmp_path, monkeypatch):
-    style = random_style(tmp_path / "noisy.pt", width=4, num_residual=1, noise_channels=8)
+    style = make_style_checkpoint(tmp_path / "noisy.pt", noise_channels=8)
     image = rand(1, 3, 96, 120)
     whole = Johnson(style, device="cpu", engine="torch")(image)
     tiles = Johnson(style, device="cpu", tile=48, tile_overlap=16)

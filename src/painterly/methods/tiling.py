@@ -47,6 +47,6 @@ def tiled(fn, image: torch.Tensor, tile: int, overlap: int = 32, align: int = 1)
             weight = (feather(h, y, height, overlap)[:, None] * feather(w, x, width, overlap)).to(image.device)
             if out is None:
                 out = piece.new_zeros(*piece.shape[:-2], height, width)
-            out[..., y : y + h, x : x + w] += piece * weight
-            total[y : y + h, x : x + w] += weight
+            out[..., y:y_end, x:x_end] += piece * weight
+            total[y:y_end, x:x_end] += weight
     return out / total
