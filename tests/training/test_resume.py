@@ -36,6 +36,9 @@ def run(tmp_path_factory):
                 "loss.patch_layers={relu2_1:0.5}",
                 "loss.style_octaves=1",
                 "loss.style_octave_layers={relu2_1:0.5}",
+                "loss.style_shift_layers={relu2_1:0.5}",
+                "loss.style_shift_px=4",
+                "loss.style_shift_diagonals=true",
                 "data.resize=72",
                 "model.optimizer.lr=0.002",
                 "scheduler=cosine",
@@ -57,6 +60,8 @@ def test_resume_composes_the_checkpoints_recipe(run):
     assert dict(cfg.loss.style_layers) == {"relu1_1": 1.0, "relu2_1": 2.0}  # replaced, not merged into the default
     assert dict(cfg.loss.patch_layers) == {"relu2_1": 0.5} and cfg.loss.style_octaves == 1
     assert dict(cfg.loss.style_octave_layers) == {"relu2_1": 0.5}
+    assert dict(cfg.loss.style_shift_layers) == {"relu2_1": 0.5}  # the shifted Grams of the second legs
+    assert cfg.loss.style_shift_px == 4 and cfg.loss.style_shift_diagonals is True
     assert cfg.trainer.max_steps == 2 and cfg.hydra.run.dir == str(run)  # same run dir: one TensorBoard curve
     assert cfg.export_dir == str(run)  # a debug run stays out of checkpoints/ when resumed
     # the rest of the recipe: a resume that forgot these would go on training a different recipe, silently
@@ -175,6 +180,9 @@ def test_a_tampered_recipe_is_refused(run, tmp_path, field, value, problem):
         ({"style_octaves": 9}, "must be an integer in"),
         ({"style_octave_layers": {"relu2_1": -1.0}}, "must be a finite non-negative number"),
         ({"style_octave_layers": ["relu2_1"]}, "must map VGG19 layer names to weights"),
+        ({"style_shift_layers": {"relu2_1": "${oc.env:HOME}"}}, "must be a finite non-negative number"),
+        ({"style_shift_px": 0}, "must be an integer in"),
+        ({"style_shift_diagonals": "yes"}, "must be true or false"),
     ],
 )
 def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
@@ -185,14 +193,16 @@ def test_a_tampered_loss_is_refused(run, tmp_path, loss, problem):
         resume_overrides([f"ckpt_path={tmp_path / 'evil.ckpt'}"])
 
 
-def test_a_checkpoint_from_before_the_patch_loss_and_the_octaves_resumes_without_them(run, tmp_path):
+def test_a_checkpoint_from_before_the_patch_loss_octaves_and_shifts_resumes_without_them(run, tmp_path):
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
-    for key in ("patch_layers", "style_octaves", "style_octave_layers"):
+    old = ("patch_layers", "style_octaves", "style_octave_layers")
+    for key in (*old, "style_shift_layers", "style_shift_px", "style_shift_diagonals"):
         del checkpoint["painterly"]["loss"][key]
     torch.save(checkpoint, tmp_path / "old.ckpt")
     args = [f"ckpt_path={tmp_path / 'old.ckpt'}"]
     loss = compose_config("train", [*args, *resume_overrides(args)]).loss
     assert loss.patch_layers is None and loss.style_octaves == 0 and loss.style_octave_layers is None
+    assert loss.style_shift_layers is None and loss.style_shift_px == 32 and loss.style_shift_diagonals is False
 
 
 @pytest.mark.parametrize("stop, noise_channels", [(5, 0), (4, 0), (2, 0), (2, 4)])

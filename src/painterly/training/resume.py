@@ -69,6 +69,11 @@ def weight(value, key: str) -> float:
     return float(value)
 
 
+def boolean(value, key: str) -> bool:
+    checked(type(value) is bool, f"{key} must be true or false, not {value!r:.80}")
+    return value
+
+
 def layer_weights(value, key: str) -> dict[str, float]:
     checked(isinstance(value, dict) and 0 < len(value) <= len(LAYERS), f"{key} must map VGG19 layer names to weights")
     for name in value:
@@ -99,10 +104,14 @@ def kept_values(record: dict) -> dict:
         values[f"loss.{key}"] = weight(loss.get(key), f"loss.{key}")
     # absent before the octaves existed: none
     values["loss.style_octaves"] = integer(loss.get("style_octaves", 0), "loss.style_octaves", 0, MAX_OCTAVES)
-    # absent before they existed; null: the octaves take every style layer, and no patch loss
-    for key in ("style_octave_layers", "patch_layers"):
+    # absent before they existed; null: the octaves take every style layer, no patch loss, no shifted Grams
+    for key in ("style_octave_layers", "patch_layers", "style_shift_layers"):
         layers = loss.get(key)
         values[f"loss.{key}"] = None if layers is None else layer_weights(layers, f"loss.{key}")
+    # absent before the shifted Grams existed, whose default shift was 32 px from the start
+    values["loss.style_shift_px"] = integer(loss.get("style_shift_px", 32), "loss.style_shift_px")
+    diagonals = loss.get("style_shift_diagonals", False)
+    values["loss.style_shift_diagonals"] = boolean(diagonals, "loss.style_shift_diagonals")
     return values
 
 
