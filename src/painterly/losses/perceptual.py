@@ -42,6 +42,7 @@ def layer_stride(name: str) -> int:
 PATCH = 3  # 3x3 neural patches, as Li and Wand (2016)
 # four octaves down, a 256 px crop is 16 px: relu5_1 (stride 16) is one cell there, with no Gram worth the name
 MAX_OCTAVES = 4
+SHIFT_PX = 32  # the shifted Grams' default shift in image pixels, also that of checkpoints from before the key
 
 
 def patches(features: torch.Tensor) -> torch.Tensor:
@@ -105,7 +106,7 @@ class PerceptualLoss(nn.Module):
         style_octaves: int = 0,
         style_octave_layers: dict | None = None,
         style_shift_layers: dict | None = None,
-        style_shift_px: int = 32,
+        style_shift_px: int = SHIFT_PX,
         style_shift_diagonals: bool = False,
     ):
         super().__init__()

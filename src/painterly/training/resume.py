@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from painterly import PainterlyError
 from painterly.config import compose_config
 from painterly.io.checkpoint import check_style_name, model_spec, read_checkpoint
-from painterly.losses.perceptual import MAX_OCTAVES
+from painterly.losses.perceptual import MAX_OCTAVES, SHIFT_PX
 from painterly.losses.vgg import layer_names
 
 LAYERS = set(layer_names("vgg19"))
@@ -108,8 +108,8 @@ def kept_values(record: dict) -> dict:
     for key in ("style_octave_layers", "patch_layers", "style_shift_layers"):
         layers = loss.get(key)
         values[f"loss.{key}"] = None if layers is None else layer_weights(layers, f"loss.{key}")
-    # absent before the shifted Grams existed, whose default shift was 32 px from the start
-    values["loss.style_shift_px"] = integer(loss.get("style_shift_px", 32), "loss.style_shift_px")
+    # absent before the shifted Grams existed: their default shift
+    values["loss.style_shift_px"] = integer(loss.get("style_shift_px", SHIFT_PX), "loss.style_shift_px")
     diagonals = loss.get("style_shift_diagonals", False)
     values["loss.style_shift_diagonals"] = boolean(diagonals, "loss.style_shift_diagonals")
     return values
